@@ -1,0 +1,162 @@
+//! argv[0] dispatch, in the manner of rustup's proxies and uutils' multicall
+//! binary: the basename the binary was started under picks the applet (symlinks
+//! are not resolved), and `u7s <applet> ARGS...` reaches every applet without one.
+
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
+
+mod inside;
+mod kubeadm;
+mod kubectl;
+mod nsenter;
+mod rootlessctl;
+
+pub use inside::run_inside;
+
+use crate::exec::Invocation;
+use crate::tools::{self, Tool};
+
+/// The real `tool` with `args`, ready to run, carrying the recursion-guard depth.
+/// On failure the reason is logged and the status to exit with is returned.
+pub fn real_tool(tool: Tool, args: Vec<OsString>) -> Result<Invocation, i32> {
+    let depth = tools::next_depth().and_then(|depth| Ok((tools::resolve(tool)?, depth)));
+    match depth {
+        Ok((path, depth)) => {
+            Ok(Invocation::new(path, args).with_env(tools::DEPTH_VAR, depth.to_string()))
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            Err(e.exit_code())
+        }
+    }
+}
+
+type Main = fn(Vec<OsString>) -> i32;
+
+/// Every applet: its name (the symlink), what it does (for usage), its entry.
+pub const APPLETS: &[(&str, &str, Main)] = &[
+    (
+        "kubeadm",
+        "kubeadm wrapper: init/join for rootless clusters, everything else inside the namespaces",
+        kubeadm::main,
+    ),
+    (
+        "kubectl",
+        "the real kubectl inside the u7s-admin namespaces",
+        kubectl::main,
+    ),
+    (
+        "nsenter_u7s",
+        "run a command (default $SHELL) inside the u7s-admin rootlesskit namespaces",
+        nsenter::main,
+    ),
+    (
+        "rootlessctl",
+        "the real rootlessctl on the u7s-admin rootlesskit API socket",
+        rootlessctl::main,
+    ),
+];
+
+/// Exit status for a command line that names no applet (usage error).
+pub const USAGE_EXIT: i32 = 2;
+
+pub fn usage() -> String {
+    let mut text = String::from(
+        "Usage: u7s <applet> [ARGS...]\n   or: <applet> [ARGS...]  (through a symlink named like the applet)\n\nApplets:\n",
+    );
+    for (name, about, _) in APPLETS {
+        text.push_str(&format!("  {name:<12} {about}\n"));
+    }
+    text
+}
+
+/// The applet name for an argv[0]: its basename, symlinks not resolved.
+pub fn applet_name(argv0: &OsStr) -> String {
+    Path::new(argv0)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn find(name: &str) -> Option<Main> {
+    APPLETS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, _, f)| *f)
+}
+
+/// Runs the applet that `argv` names and returns the exit status.
+pub fn main(argv: Vec<OsString>) -> i32 {
+    let mut args = argv.into_iter();
+    let argv0 = args.next().unwrap_or_default();
+    let name = applet_name(&argv0);
+    let rest: Vec<OsString> = args.collect();
+    if let Some(applet) = find(&name) {
+        return applet(rest);
+    }
+    if name == "u7s" || name.starts_with("u7s-") || name.is_empty() {
+        return multicall(rest);
+    }
+    eprint!("u7s: unknown applet name {name:?}\n\n{}", usage());
+    USAGE_EXIT
+}
+
+fn multicall(args: Vec<OsString>) -> i32 {
+    let mut args = args.into_iter();
+    let Some(first) = args.next() else {
+        eprint!("{}", usage());
+        return USAGE_EXIT;
+    };
+    let first = first.to_string_lossy().into_owned();
+    match first.as_str() {
+        "-h" | "--help" | "help" => {
+            // Help was asked for: it is the command's output, so stdout.
+            print!("{}", usage());
+            0
+        }
+        "-V" | "--version" | "version" => {
+            println!("u7s {}", env!("CARGO_PKG_VERSION"));
+            0
+        }
+        name => match find(name) {
+            Some(applet) => applet(args.collect()),
+            None => {
+                eprint!("u7s: unknown applet {name:?}\n\n{}", usage());
+                USAGE_EXIT
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basename_picks_the_applet_without_resolving_symlinks() {
+        assert_eq!(
+            applet_name(OsStr::new("/usr/libexec/podsec/u7s/bin/kubeadm")),
+            "kubeadm"
+        );
+        assert_eq!(applet_name(OsStr::new("nsenter_u7s")), "nsenter_u7s");
+        assert_eq!(applet_name(OsStr::new("")), "");
+        assert!(find("kubectl").is_some());
+        assert!(find("kubelet").is_none());
+    }
+
+    #[test]
+    fn usage_lists_every_applet() {
+        let text = usage();
+        for (name, _, _) in APPLETS {
+            assert!(text.contains(name), "{name} missing from usage");
+        }
+    }
+
+    #[test]
+    fn unknown_names_are_usage_errors() {
+        assert_eq!(main(vec!["frobnicate".into()]), USAGE_EXIT);
+        assert_eq!(main(vec!["u7s".into()]), USAGE_EXIT);
+        assert_eq!(main(vec!["u7s".into(), "nope".into()]), USAGE_EXIT);
+        assert_eq!(main(vec!["/x/u7s".into(), "--help".into()]), 0);
+    }
+}

@@ -1,0 +1,118 @@
+//! `nsenter_u7s [-v N] [--] [CMD [ARGS...]]`: run CMD (default `$SHELL`) inside
+//! the u7s-admin rootlesskit namespaces.
+
+use std::ffi::OsString;
+
+use super::run_inside;
+use crate::exec::Invocation;
+use crate::users::AdminUser;
+
+const HELP: &str = "\
+Usage: nsenter_u7s [-v N] [--] [COMMAND [ARGS...]]
+
+Runs COMMAND (default: $SHELL) inside the namespaces of the u7s-admin rootlesskit
+child: user, mount, network, cgroup, pid, ipc and uts. As u7s-admin the
+credentials are kept (uid 0 inside); as root the command runs as uid 0 inside,
+which is u7s-admin outside, with u7s-admin's HOME, USER and XDG_* variables.
+
+Environment:
+  U7S_ROOTLESSKIT_STATE_DIR  state dir (default /run/user/<uid>/usernetes/rootlesskit)
+  U7S_NSENTER_RETRIES        readiness checks before giving up (default 10)
+  U7S_NSENTER_INTERVAL_MS    pause between checks (default 1000)
+  U7S_DEBUG=1                debug messages on stderr
+";
+
+/// Splits our own options from the command. Only leading options are ours.
+fn parse(args: Vec<OsString>) -> Result<(u8, bool, Vec<OsString>), String> {
+    let mut verbosity = 0;
+    let mut rest = args.into_iter().peekable();
+    while let Some(arg) = rest.peek().map(|a| a.to_string_lossy().into_owned()) {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok((verbosity, true, Vec::new())),
+            "--" => {
+                rest.next();
+                break;
+            }
+            "-v" | "--v" => {
+                rest.next();
+                let value = rest.next().ok_or("flag needs an argument: -v")?;
+                verbosity = parse_level(&value.to_string_lossy())?;
+            }
+            other if other.starts_with("-v") || other.starts_with("--v=") => {
+                let value = other.trim_start_matches("--v=").trim_start_matches("-v");
+                verbosity = parse_level(value.trim_start_matches('='))?;
+                rest.next();
+            }
+            _ => break,
+        }
+    }
+    Ok((verbosity, false, rest.collect()))
+}
+
+fn parse_level(value: &str) -> Result<u8, String> {
+    value
+        .parse::<u8>()
+        .map(|v| v.min(9))
+        .map_err(|_| format!("invalid verbosity {value:?}: give -v a number from 0 to 9"))
+}
+
+fn default_shell() -> OsString {
+    if let Some(shell) = std::env::var_os("SHELL").filter(|s| !s.is_empty()) {
+        return shell;
+    }
+    AdminUser::lookup()
+        .map(|a| a.shell.into_os_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "/bin/sh".into())
+}
+
+pub fn main(args: Vec<OsString>) -> i32 {
+    let (verbosity, help, mut command) = match parse(args) {
+        Ok(parsed) => parsed,
+        Err(msg) => {
+            crate::log::init("nsenter_u7s", 0);
+            tracing::error!("{msg}");
+            return 2;
+        }
+    };
+    crate::log::init("nsenter_u7s", verbosity);
+    if help {
+        print!("{HELP}");
+        return 0;
+    }
+    if command.is_empty() {
+        command.push(default_shell());
+    }
+    let program = command.remove(0);
+    run_inside(Invocation::new(program, command))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn leading_options_are_ours_the_rest_is_the_command() {
+        assert_eq!(
+            parse(os(&["id", "-u"])).unwrap(),
+            (0, false, os(&["id", "-u"]))
+        );
+        assert_eq!(
+            parse(os(&["-v", "3", "ls", "-v"])).unwrap(),
+            (3, false, os(&["ls", "-v"]))
+        );
+        assert_eq!(
+            parse(os(&["-v5", "--", "-v"])).unwrap(),
+            (5, false, os(&["-v"]))
+        );
+        assert_eq!(parse(os(&["--v=2"])).unwrap(), (2, false, os(&[])));
+        assert_eq!(parse(os(&["--help"])).unwrap().1, true);
+        assert!(parse(os(&["-v"])).is_err());
+        assert!(parse(os(&["-v", "x", "ls"])).is_err());
+    }
+}

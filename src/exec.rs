@@ -1,0 +1,188 @@
+//! Starting other programs: the one place that execs or forks.
+//!
+//! Arguments always travel as argv vectors, never through a shell. `exec`
+//! replaces this process, so the tool's exit status and death signal reach the
+//! caller unchanged; `fork_exec_wait` is for the pid namespace, where only a child
+//! can be inside and the parent must relay signals and the child's status.
+
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use nix::libc;
+use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{fork, ForkResult};
+
+/// A program to run: what it is called with and what changes in its environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Invocation {
+    /// Absolute path, or a bare name searched in the (possibly changed) PATH.
+    pub program: OsString,
+    pub args: Vec<OsString>,
+    pub env: Vec<(OsString, OsString)>,
+    /// Directory to run in; `None` keeps the current one.
+    pub cwd: Option<PathBuf>,
+}
+
+impl Invocation {
+    pub fn new(program: impl Into<OsString>, args: Vec<OsString>) -> Invocation {
+        Invocation {
+            program: program.into(),
+            args,
+            ..Default::default()
+        }
+    }
+
+    pub fn with_env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        if let Some(dir) = &self.cwd {
+            cmd.current_dir(dir);
+        }
+        cmd
+    }
+}
+
+/// The shell's statuses for a program that could not be started.
+fn status_for_exec_error(err: &io::Error) -> i32 {
+    match err.kind() {
+        io::ErrorKind::NotFound => 127,
+        _ => 126,
+    }
+}
+
+/// Replaces this process with `inv`. Returns only on failure, with the status
+/// to exit with (127 not found, 126 not runnable) after saying why on stderr.
+/// std restores SIGPIPE to its default and clears the signal mask before exec.
+pub fn exec(inv: &Invocation) -> i32 {
+    let err = inv.command().exec();
+    tracing::error!("cannot run {}: {err}", inv.program.to_string_lossy());
+    status_for_exec_error(&err)
+}
+
+static CHILD: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn relay(sig: libc::c_int) {
+    let pid = CHILD.load(Ordering::SeqCst);
+    if pid > 0 {
+        // kill(2) is async-signal-safe.
+        unsafe {
+            libc::kill(pid, sig);
+        }
+    }
+}
+
+/// Signals the parent passes on to the child. SIGINT and SIGQUIT are not among
+/// them: a terminal sends those to the whole foreground group, child included,
+/// so the parent ignores them instead of delivering them twice.
+const RELAYED: [Signal; 6] = [
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGALRM,
+    Signal::SIGCONT,
+];
+
+/// Exit status for a wait status, shell style: death by signal N gives 128+N.
+pub fn exit_code(status: WaitStatus) -> Option<i32> {
+    match status {
+        WaitStatus::Exited(_, code) => Some(code),
+        WaitStatus::Signaled(_, sig, _) => Some(128 + sig as i32),
+        _ => None,
+    }
+}
+
+/// Forks; the child execs `inv`, the parent relays signals and returns the
+/// child's exit status. Must be called while the process is single-threaded
+/// (it is, in every applet: nothing here starts threads).
+pub fn fork_exec_wait(inv: &Invocation) -> i32 {
+    // SAFETY: the process is single-threaded, so the child may allocate freely.
+    match unsafe { fork() } {
+        Err(e) => {
+            tracing::error!("fork failed: {e}");
+            1
+        }
+        Ok(ForkResult::Child) => {
+            let code = exec(inv);
+            // SAFETY: leave without running the parent's atexit handlers.
+            unsafe { libc::_exit(code) }
+        }
+        Ok(ForkResult::Parent { child }) => {
+            CHILD.store(child.as_raw(), Ordering::SeqCst);
+            let relay_action = SigAction::new(
+                SigHandler::Handler(relay),
+                SaFlags::SA_RESTART,
+                SigSet::empty(),
+            );
+            let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
+            // SAFETY: the handler only calls kill(2) with an atomic pid.
+            unsafe {
+                for sig in RELAYED {
+                    let _ = sigaction(sig, &relay_action);
+                }
+                let _ = sigaction(Signal::SIGINT, &ignore);
+                let _ = sigaction(Signal::SIGQUIT, &ignore);
+            }
+            loop {
+                match waitpid(child, None) {
+                    Ok(status) => {
+                        if let Some(code) = exit_code(status) {
+                            return code;
+                        }
+                    }
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    Err(e) => {
+                        tracing::error!("waiting for pid {child} failed: {e}");
+                        return 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::unistd::Pid;
+
+    #[test]
+    fn signal_deaths_map_to_128_plus_n() {
+        let pid = Pid::from_raw(1);
+        assert_eq!(exit_code(WaitStatus::Exited(pid, 7)), Some(7));
+        assert_eq!(
+            exit_code(WaitStatus::Signaled(pid, Signal::SIGTERM, false)),
+            Some(143)
+        );
+        assert_eq!(
+            exit_code(WaitStatus::Signaled(pid, Signal::SIGKILL, true)),
+            Some(137)
+        );
+        assert_eq!(exit_code(WaitStatus::StillAlive), None);
+    }
+
+    #[test]
+    fn exec_errors_use_shell_statuses() {
+        assert_eq!(
+            status_for_exec_error(&io::Error::from(io::ErrorKind::NotFound)),
+            127
+        );
+        assert_eq!(
+            status_for_exec_error(&io::Error::from(io::ErrorKind::PermissionDenied)),
+            126
+        );
+    }
+}

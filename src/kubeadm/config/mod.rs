@@ -1,0 +1,1 @@
+//! The kubeadm configuration documents u7s generates, as typed serde structs.

@@ -1,0 +1,1 @@
+//! kubeadm-compatible (spf13/pflag) parsing of `kubeadm init` and `kubeadm join`.

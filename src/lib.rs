@@ -1,0 +1,20 @@
+//! u7s: rootless Kubernetes for ALT Linux podsec-k8s, as one multi-call binary.
+//!
+//! Layout (one job per module):
+//! - `applets`: argv[0] dispatch and the user-facing applets (thin);
+//! - `log`: verbosity and the stderr message format;
+//! - `tools`: where the real upstream tools live, and the recursion guard;
+//! - `exec`: the one place that replaces this process with another program;
+//! - `ns`: the rootlesskit namespaces: readiness of the state dir, and entering them;
+//! - `users`: the u7s-admin account and the environment a process inside gets;
+//! - `kubeadm`: the kubeadm command line (flags) and the kubeadm configuration;
+//! - `settings`: host facts and everything derived from them (registry, networks, env file).
+
+pub mod applets;
+pub mod exec;
+pub mod kubeadm;
+pub mod log;
+pub mod ns;
+pub mod settings;
+pub mod tools;
+pub mod users;

@@ -1,0 +1,94 @@
+//! The u7s-admin account: who owns the rootlesskit namespaces, and the
+//! environment a process gets inside them.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Result};
+use nix::unistd::{Gid, Uid, User};
+
+/// The account name; `U7S_ADMIN_USER` may change it for tests and odd hosts.
+pub fn admin_user_name() -> String {
+    std::env::var("U7S_ADMIN_USER")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "u7s-admin".to_owned())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminUser {
+    pub name: String,
+    pub uid: Uid,
+    pub gid: Gid,
+    pub home: PathBuf,
+    pub shell: PathBuf,
+}
+
+impl AdminUser {
+    /// Looks the account up in the system's user database.
+    pub fn lookup() -> Result<AdminUser> {
+        let name = admin_user_name();
+        let user = User::from_name(&name)
+            .map_err(|e| anyhow!("cannot read the user database for {name}: {e}"))?
+            .ok_or_else(|| {
+                anyhow!("user {name} does not exist; install podsec-k8s or create it (useradd -r -m -d /var/lib/{name} {name})")
+            })?;
+        Ok(AdminUser {
+            name: user.name,
+            uid: user.uid,
+            gid: user.gid,
+            home: user.dir,
+            shell: user.shell,
+        })
+    }
+
+    /// `/run/user/<uid>`: u7s-admin's XDG_RUNTIME_DIR under systemd-logind.
+    pub fn runtime_dir(&self) -> PathBuf {
+        PathBuf::from(format!("/run/user/{}", self.uid))
+    }
+
+    /// The environment root gets inside, so that tools there read u7s-admin's
+    /// files (~/.kube/config, ~/.config/usernetes) and not root's.
+    pub fn session_env(&self) -> Vec<(OsString, OsString)> {
+        let home = self.home.clone();
+        let pair = |k: &str, v: PathBuf| (OsString::from(k), v.into_os_string());
+        vec![
+            pair("HOME", home.clone()),
+            (OsString::from("USER"), OsString::from(&self.name)),
+            (OsString::from("LOGNAME"), OsString::from(&self.name)),
+            pair("XDG_RUNTIME_DIR", self.runtime_dir()),
+            pair("XDG_DATA_HOME", home.join(".local/share")),
+            pair("XDG_CONFIG_HOME", home.join(".config")),
+            pair("XDG_CACHE_HOME", home.join(".cache")),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_env_points_at_the_admin_home() {
+        let user = AdminUser {
+            name: "u7s-admin".into(),
+            uid: Uid::from_raw(999),
+            gid: Gid::from_raw(998),
+            home: "/var/lib/u7s-admin".into(),
+            shell: "/bin/bash".into(),
+        };
+        let env = user.session_env();
+        let get = |k: &str| {
+            env.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.to_string_lossy().into_owned())
+        };
+        assert_eq!(get("HOME").as_deref(), Some("/var/lib/u7s-admin"));
+        assert_eq!(get("USER").as_deref(), Some("u7s-admin"));
+        assert_eq!(get("XDG_RUNTIME_DIR").as_deref(), Some("/run/user/999"));
+        assert_eq!(
+            get("XDG_CONFIG_HOME").as_deref(),
+            Some("/var/lib/u7s-admin/.config")
+        );
+    }
+}
