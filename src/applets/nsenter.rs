@@ -111,7 +111,7 @@ mod tests {
             (5, false, os(&["-v"]))
         );
         assert_eq!(parse(os(&["--v=2"])).unwrap(), (2, false, os(&[])));
-        assert_eq!(parse(os(&["--help"])).unwrap().1, true);
+        assert!(parse(os(&["--help"])).unwrap().1);
         assert!(parse(os(&["-v"])).is_err());
         assert!(parse(os(&["-v", "x", "ls"])).is_err());
     }

@@ -1,0 +1,308 @@
+//! Shared test support: the u7s binary laid out like an installation, stand-ins,
+//! and a real rootlesskit running as u7s-admin.
+//!
+//! Tests that need root, u7s-admin and rootlesskit call `require_host()`. Locally
+//! a missing prerequisite skips the test with the reason printed; under `CI=true`
+//! it is a failure, so CI can never pass by skipping.
+
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub const APPLETS: &[&str] = &["kubeadm", "kubectl", "nsenter_u7s", "rootlessctl"];
+pub const ADMIN: &str = "u7s-admin";
+
+pub fn in_ci() -> bool {
+    std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false)
+}
+
+/// Skips (locally) or fails (CI) when `reason` is Some.
+pub fn prerequisite(reason: Option<String>) -> bool {
+    match reason {
+        None => true,
+        Some(reason) if in_ci() => panic!("CI=true and a prerequisite is missing: {reason}"),
+        Some(reason) => {
+            eprintln!("SKIPPED: {reason} (run tests/setup-host.sh as root)");
+            false
+        }
+    }
+}
+
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// The problem that keeps the end-to-end tests from running here, if any.
+pub fn host_problem() -> Option<String> {
+    if !is_root() {
+        return Some("end-to-end tests need root".into());
+    }
+    if nix::unistd::User::from_name(ADMIN).ok().flatten().is_none() {
+        return Some(format!("user {ADMIN} does not exist"));
+    }
+    for tool in [
+        "/usr/bin/rootlesskit",
+        "/usr/bin/slirp4netns",
+        "/usr/bin/newuidmap",
+        "/usr/bin/setpriv",
+    ] {
+        if !Path::new(tool).exists() {
+            return Some(format!("{tool} is not installed"));
+        }
+    }
+    match std::fs::metadata("/dev/net/tun") {
+        Ok(m) if m.permissions().mode() & 0o006 == 0o006 => None,
+        _ => Some("/dev/net/tun is not usable by u7s-admin (chmod 666 /dev/net/tun)".into()),
+    }
+}
+
+pub fn require_host() -> bool {
+    prerequisite(host_problem())
+}
+
+pub struct Admin {
+    pub uid: u32,
+    pub gid: u32,
+    pub home: PathBuf,
+}
+
+pub fn admin() -> Admin {
+    let user = nix::unistd::User::from_name(ADMIN)
+        .unwrap()
+        .expect("u7s-admin");
+    Admin {
+        uid: user.uid.as_raw(),
+        gid: user.gid.as_raw(),
+        home: user.dir,
+    }
+}
+
+/// A world-readable scratch tree: u7s-admin must reach the binary and the
+/// stand-ins, and the checkout may live under root's 0700 home.
+pub struct Tree {
+    pub root: PathBuf,
+}
+
+impl Tree {
+    pub fn new(tag: &str) -> Tree {
+        let root = std::env::temp_dir().join(format!("u7s-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let tree = Tree { root };
+        tree.install_binary();
+        tree
+    }
+
+    pub fn bin(&self) -> PathBuf {
+        self.root.join("bin")
+    }
+
+    pub fn applet(&self, name: &str) -> PathBuf {
+        self.bin().join(name)
+    }
+
+    fn install_binary(&self) {
+        let bin = self.bin();
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::copy(env!("CARGO_BIN_EXE_u7s"), bin.join("u7s")).unwrap();
+        std::fs::set_permissions(bin.join("u7s"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        for applet in APPLETS {
+            symlink("u7s", bin.join(applet)).unwrap();
+        }
+    }
+
+    /// A directory anyone may write into (for stand-ins' records).
+    pub fn open_dir(&self, name: &str) -> PathBuf {
+        let dir = self.root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        dir
+    }
+
+    pub fn script(&self, name: &str, body: &str) -> PathBuf {
+        let dir = self.root.join("stubs");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, body).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+}
+
+/// A command that runs `program` as u7s-admin (through setpriv) or as root,
+/// with a clean, predictable environment.
+pub fn command_as(user: Who, program: &Path, tree: &Tree) -> Command {
+    let path_var = format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", tree.bin().display());
+    let mut cmd = match user {
+        Who::Root => Command::new(program),
+        Who::Admin => {
+            let a = admin();
+            let mut c = Command::new("/usr/bin/setpriv");
+            c.arg(format!("--reuid={}", a.uid))
+                .arg(format!("--regid={}", a.gid))
+                .arg("--init-groups")
+                .arg("--")
+                .arg(program);
+            // What a login session of u7s-admin (pam_systemd) would have.
+            c.env("HOME", &a.home)
+                .env("USER", ADMIN)
+                .env("XDG_RUNTIME_DIR", format!("/run/user/{}", a.uid));
+            c
+        }
+    };
+    cmd.env_remove("U7S_DEBUG")
+        .env("PATH", path_var)
+        .env("SHELL", "/bin/sh");
+    if let Who::Root = user {
+        cmd.env("HOME", "/root").env("USER", "root");
+    }
+    cmd
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    Root,
+    Admin,
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.stdin(Stdio::null()).output().expect("spawn")
+}
+
+/// A real rootlesskit as u7s-admin, with the podsec flags and a child that
+/// writes the readiness file once `child_pid` exists, then sleeps.
+pub struct Rootlesskit {
+    pub state_dir: PathBuf,
+    pub tree: Tree,
+}
+
+impl Rootlesskit {
+    pub fn child_pid(&self) -> i32 {
+        std::fs::read_to_string(self.state_dir.join("child_pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    /// The environment that points u7s at this rootlesskit.
+    pub fn cmd(&self, who: Who, applet: &str) -> Command {
+        let mut cmd = command_as(who, &self.tree.applet(applet), &self.tree);
+        cmd.env("U7S_ROOTLESSKIT_STATE_DIR", &self.state_dir);
+        cmd
+    }
+}
+
+const CHILD_SCRIPT: &str = r#"#!/bin/sh
+# Stand-in for the child-side setup: mark readiness the way u7s's setup does.
+state=$1
+while [ ! -s "$state/child_pid" ]; do sleep 0.05; done
+cat "$state/child_pid" > "$state/_child_pid.u7s-ready.tmp"
+mv "$state/_child_pid.u7s-ready.tmp" "$state/_child_pid.u7s-ready"
+exec sleep 86400
+"#;
+
+/// The rootlesskit shared by the tests of one test binary. It is started from a
+/// thread that lives as long as the process, so `--pdeathsig` (which fires when
+/// the spawning *thread* exits) ends it when the test binary ends.
+pub fn rootlesskit() -> &'static Rootlesskit {
+    static RK: OnceLock<Rootlesskit> = OnceLock::new();
+    RK.get_or_init(|| {
+        let tree = Tree::new("rk");
+        let state_dir = tree.root.join("state");
+        let a = admin();
+        std::fs::create_dir_all(&state_dir).unwrap();
+        nix::unistd::chown(
+            &state_dir,
+            Some(nix::unistd::Uid::from_raw(a.uid)),
+            Some(nix::unistd::Gid::from_raw(a.gid)),
+        )
+        .unwrap();
+        let child = tree.script("rk-child.sh", CHILD_SCRIPT);
+        let log = tree.root.join("rootlesskit.log");
+        let mut cmd = Command::new("/usr/bin/setpriv");
+        cmd.arg(format!("--reuid={}", a.uid))
+            .arg(format!("--regid={}", a.gid))
+            .arg("--init-groups")
+            .arg("--pdeathsig=TERM")
+            .arg("--")
+            .arg("/usr/bin/rootlesskit")
+            .arg("--state-dir")
+            .arg(&state_dir)
+            .args([
+                "--net=slirp4netns",
+                "--mtu=65520",
+                "--disable-host-loopback",
+                "--slirp4netns-sandbox=true",
+                "--slirp4netns-seccomp=true",
+                "--port-driver=builtin",
+                "--copy-up=/etc",
+                "--copy-up=/run",
+                "--copy-up=/var/lib",
+                "--copy-up=/opt",
+                "--cgroupns",
+                "--pidns",
+                "--ipcns",
+                "--utsns",
+                "--propagation=rslave",
+            ])
+            .arg(&child)
+            .arg(&state_dir)
+            .env_clear()
+            .env("HOME", &a.home)
+            .env("USER", ADMIN)
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("XDG_RUNTIME_DIR", format!("/run/user/{}", a.uid))
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(&log).unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let spawned = cmd.spawn();
+            let ok = spawned.is_ok();
+            tx.send(spawned.map(|_| ()).map_err(|e| e.to_string()))
+                .unwrap();
+            if ok {
+                loop {
+                    std::thread::park();
+                }
+            }
+        });
+        rx.recv().unwrap().expect("start rootlesskit");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let ready = state_dir.join("_child_pid.u7s-ready");
+        while !ready.exists() {
+            if Instant::now() > deadline {
+                panic!(
+                    "rootlesskit did not become ready in 30 s: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Rootlesskit { state_dir, tree }
+    })
+}
+
+pub fn ns_of(pid: &str, ns: &str) -> String {
+    std::fs::read_link(format!("/proc/{pid}/ns/{ns}"))
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+pub fn os(s: &str) -> &OsStr {
+    OsStr::new(s)
+}
