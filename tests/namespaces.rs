@@ -262,19 +262,39 @@ fn kubectl_runs_inside_with_the_admins_kubeconfig() {
             text(&out.stderr)
         );
     }
-    // Without KUBECONFIG kubectl reads ~u7s-admin/.kube/config, also from root.
-    let out = run(rk
-        .cmd(Who::Root, "kubectl")
-        .args(["config", "view", "-o", "jsonpath={.kind}"])
-        .env_remove("KUBECONFIG"));
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let home_probe = run(rk
-        .cmd(Who::Root, "nsenter_u7s")
-        .args(["sh", "-c", "echo $HOME"]));
-    assert_eq!(
-        text(&home_probe.stdout).trim(),
-        admin().home.to_string_lossy()
-    );
+    // Without KUBECONFIG, kubectl reads ~u7s-admin/.kube/config, from root too.
+    let a = admin();
+    let admin_config = a.home.join(".kube/config");
+    let created = !admin_config.exists();
+    if created {
+        std::fs::create_dir_all(admin_config.parent().unwrap()).unwrap();
+        std::fs::write(&admin_config, std::fs::read(&kubeconfig).unwrap()).unwrap();
+        nix::unistd::chown(
+            &admin_config,
+            Some(nix::unistd::Uid::from_raw(a.uid)),
+            Some(nix::unistd::Gid::from_raw(a.gid)),
+        )
+        .unwrap();
+    }
+    let direct = run(Command::new("/usr/bin/kubectl")
+        .arg("--kubeconfig")
+        .arg(&admin_config)
+        .args(["config", "view"]));
+    for who in BOTH {
+        let out = run(rk
+            .cmd(who, "kubectl")
+            .args(["config", "view"])
+            .env_remove("KUBECONFIG"));
+        assert!(out.status.success(), "{who:?}: {}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stdout),
+            text(&direct.stdout),
+            "{who:?}: the admin's kubeconfig"
+        );
+    }
+    if created {
+        std::fs::remove_file(&admin_config).unwrap();
+    }
 }
 
 #[test]
@@ -356,36 +376,45 @@ fn kubeadm_subcommands_run_inside_with_the_arguments_byte_for_byte() {
     }
     let rk = rootlesskit();
     let (stub, log) = recording_kubeadm(rk, "inside");
-    let args = [
-        "token",
-        "create",
-        "--print-join-command",
-        "--description",
-        "a b\n$(id) `x` ;'\"",
+    let pwned = rk.tree.root.join("pwned");
+    let literal = format!("$(touch {})", pwned.display());
+    let cases: [&[&str]; 3] = [
+        &["token", "create", "--print-join-command"],
+        &["reset", "-f", "--cri-socket", "unix:///run/crio/crio.sock"],
+        &[
+            "token",
+            "create",
+            "--description",
+            &literal,
+            "a b\n`x` ;'\"",
+        ],
     ];
-    let out = run(rk
-        .cmd(Who::Root, "kubeadm")
-        .args(args)
-        .env("U7S_KUBEADM", &stub));
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "exit status unchanged: {}",
-        text(&out.stderr)
-    );
-    assert_eq!(
-        text(&out.stdout),
-        "kubeadm-stdout\n",
-        "stdout carries only kubeadm's bytes"
-    );
-    assert_eq!(text(&out.stderr), "kubeadm-stderr\n");
-    let record = std::fs::read_to_string(&log).unwrap();
     let child_net = ns_of(&rk.child_pid().to_string(), "net");
-    let mut expected = format!("uid=0 net={child_net}\n");
-    for a in args {
-        expected.push_str(&format!("[{a}]\n"));
+    for args in cases {
+        let out = run(rk
+            .cmd(Who::Root, "kubeadm")
+            .args(args)
+            .env("U7S_KUBEADM", &stub));
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "exit status unchanged: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(
+            text(&out.stdout),
+            "kubeadm-stdout\n",
+            "stdout carries only kubeadm's bytes"
+        );
+        assert_eq!(text(&out.stderr), "kubeadm-stderr\n");
+        let record = std::fs::read_to_string(&log).unwrap();
+        let mut expected = format!("uid=0 net={child_net}\n");
+        for a in args {
+            expected.push_str(&format!("[{a}]\n"));
+        }
+        assert_eq!(record, expected);
     }
-    assert_eq!(record, expected);
+    assert!(!pwned.exists(), "a value was run by a shell");
 }
 
 #[test]
