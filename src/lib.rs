@@ -7,11 +7,13 @@
 //! - `exec`: the one place that replaces this process with another program;
 //! - `ns`: the rootlesskit namespaces: readiness of the state dir, and entering them;
 //! - `users`: the u7s-admin account and the environment a process inside gets;
+//! - `flow`: the host steps of init/join as data, shared by `--dry-run` and the real run;
 //! - `kubeadm`: the kubeadm command line (flags) and the kubeadm configuration;
 //! - `settings`: host facts and everything derived from them (registry, networks, env file).
 
 pub mod applets;
 pub mod exec;
+pub mod flow;
 pub mod kubeadm;
 pub mod log;
 pub mod ns;

@@ -1,0 +1,35 @@
+//! Where u7s keeps things on the host (all relative to the root prefix).
+
+pub const ENV_FILE: &str = "/etc/podsec/u7s/config/env";
+pub const SYSCTL_IP_FORWARD: &str = "/etc/sysctl.d/90-u7s-ipforward.conf";
+pub const KUBERNETES_DIR: &str = "/etc/kubernetes";
+pub const MANIFESTS_DIR: &str = "/etc/kubernetes/manifests";
+pub const FLANNEL_MANIFEST: &str = "/etc/kubernetes/manifests/kube-flannel.yml";
+pub const CALICO_MANIFEST: &str = "/etc/kubernetes/calico.yaml";
+pub const AUDIT_POLICY: &str = "/etc/kubernetes/audit/policy.yaml";
+pub const APISERVER_MANIFEST: &str = "/etc/kubernetes/manifests/kube-apiserver.yaml";
+pub const ADMIN_CONF: &str = "/etc/kubernetes/admin.conf";
+pub const CNI_NET_DIR: &str = "/etc/cni/net.d";
+pub const ETCD_DATA_DIR: &str = "/var/lib/podsec/u7s/etcd";
+pub const ETCD_MEMBER_DIR: &str = "/var/lib/podsec/u7s/etcd/member";
+pub const SUBUID: &str = "/etc/subuid";
+pub const SUBGID: &str = "/etc/subgid";
+pub const ROOT_KUBECONFIG: &str = "/root/.kube/config";
+pub const SERVICE: &str = "u7s.service";
+
+/// Paths under u7s-admin's home, which is only known at run time.
+pub fn admin_env_file(home: &str) -> String {
+    format!("{home}/.config/usernetes/env")
+}
+
+pub fn admin_kubeadm_config(home: &str, subcommand: &str) -> String {
+    format!("{home}/.config/usernetes/kubeadm-{subcommand}.yaml")
+}
+
+pub fn admin_kubeconfig(home: &str) -> String {
+    format!("{home}/.kube/config")
+}
+
+pub fn crio_socket(uid: u32) -> String {
+    format!("/run/user/{uid}/usernetes/crio/crio.sock")
+}

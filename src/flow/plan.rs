@@ -1,0 +1,405 @@
+//! The numbered steps of `kubeadm init` / `kubeadm join` on the host, in the
+//! order SPEC gives ("The host side of init / join"), with one change: the
+//! previous cluster's files are moved aside before anything new is written
+//! into /etc/kubernetes, so the backup never holds files of this run.
+
+use std::time::Duration;
+
+use super::action::{Action, Owner, Place};
+use super::paths;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `kubeadm init`: the first control-plane node.
+    InitMaster,
+    /// `kubeadm join` without `--control-plane`.
+    Worker,
+    /// `kubeadm join --control-plane`: another master.
+    ControlPlaneJoin,
+}
+
+impl Role {
+    pub fn is_master(self) -> bool {
+        !matches!(self, Role::Worker)
+    }
+
+    pub fn subcommand(self) -> &'static str {
+        match self {
+            Role::InitMaster => "init",
+            _ => "join",
+        }
+    }
+}
+
+/// Everything the plan needs, already rendered.
+#[derive(Debug, Clone)]
+pub struct PlanInput {
+    pub role: Role,
+    pub admin_name: String,
+    pub admin_uid: u32,
+    pub admin_home: String,
+    /// The env file, with its secrets (it is written, never printed).
+    pub env_file: String,
+    pub kubeadm_config: String,
+    /// Flags for the real kubeadm beside `--config`.
+    pub kubeadm_flags: Vec<String>,
+    pub kubeadm: String,
+    pub kubectl: String,
+    pub systemctl: String,
+    /// The CNI manifest to apply on the first master: (path, contents).
+    pub cni_manifest: Option<(String, String)>,
+    /// Files for /etc/cni/net.d: (file name, contents).
+    pub cni_conf: Vec<(String, String)>,
+    pub audit_policy: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub title: &'static str,
+    pub actions: Vec<Action>,
+}
+
+fn write(path: &str, mode: u32, owner: Owner, contents: &str, secret: bool) -> Action {
+    Action::WriteFile {
+        path: path.to_owned(),
+        mode,
+        owner,
+        contents: contents.to_owned(),
+        secret,
+    }
+}
+
+fn run(place: Place, argv: &[&str]) -> Action {
+    Action::Run {
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+        place,
+        retries: None,
+    }
+}
+
+/// The steps a real run takes, in order.
+pub fn plan(input: &PlanInput) -> Vec<Step> {
+    let role = input.role;
+    let home = input.admin_home.as_str();
+    let config = paths::admin_kubeadm_config(home, role.subcommand());
+    let mut steps = Vec::new();
+
+    steps.push(Step {
+        title: "Checking the host",
+        actions: [
+            "running as root",
+            "the real tools (rootlesskit, slirp4netns, newuidmap, kubeadm, kubelet, crio, crun, conmon, kubectl) are installed",
+            "user namespaces are enabled and /dev/net/tun is usable",
+            "cgroup v2 controllers are delegated to u7s-admin and lingering is enabled",
+            "the pod and service networks overlap no host interface",
+            "no etcd data of an earlier cluster in /var/lib/podsec/u7s/etcd/member",
+            "the cluster ports are free",
+        ]
+        .iter()
+        .map(|what| Action::Check {
+            what: what.to_string(),
+        })
+        .collect(),
+    });
+    steps.push(Step {
+        title: "Enabling IPv4 forwarding",
+        actions: vec![
+            write(
+                paths::SYSCTL_IP_FORWARD,
+                0o644,
+                Owner::Root,
+                "net.ipv4.ip_forward = 1\n",
+                false,
+            ),
+            run(Place::Host, &["sysctl", "-p", paths::SYSCTL_IP_FORWARD]),
+        ],
+    });
+    steps.push(Step {
+        title: "Writing the settings",
+        actions: vec![
+            write(paths::ENV_FILE, 0o600, Owner::Root, &input.env_file, true),
+            write(
+                &paths::admin_env_file(home),
+                0o600,
+                Owner::Admin,
+                &input.env_file,
+                true,
+            ),
+        ],
+    });
+    steps.push(Step {
+        title: "Giving u7s-admin subordinate ids",
+        actions: vec![Action::EnsureSubordinateIds {
+            user: input.admin_name.clone(),
+        }],
+    });
+    steps.push(Step {
+        title: "Moving the previous cluster's files aside",
+        actions: [
+            "admin.conf",
+            "super-admin.conf",
+            "kubelet.conf",
+            "controller-manager.conf",
+            "scheduler.conf",
+            "pki",
+            "manifests",
+        ]
+        .iter()
+        .map(|name| Action::MoveAside {
+            path: format!("{}/{name}", paths::KUBERNETES_DIR),
+        })
+        .collect(),
+    });
+    steps.push(Step {
+        title: "Writing the kubeadm configuration",
+        actions: vec![write(
+            &config,
+            0o600,
+            Owner::Admin,
+            &input.kubeadm_config,
+            true,
+        )],
+    });
+    if role.is_master() {
+        let mut actions = vec![write(
+            paths::AUDIT_POLICY,
+            0o644,
+            Owner::Root,
+            &input.audit_policy,
+            false,
+        )];
+        if let Some((path, manifest)) = &input.cni_manifest {
+            actions.push(write(path, 0o644, Owner::Root, manifest, false));
+        }
+        steps.push(Step {
+            title: "Writing the audit policy and the CNI manifest",
+            actions,
+        });
+    }
+    steps.push(Step {
+        title: "Writing the CNI configuration",
+        actions: input
+            .cni_conf
+            .iter()
+            .map(|(name, contents)| {
+                write(
+                    &format!("{}/{name}", paths::CNI_NET_DIR),
+                    0o644,
+                    Owner::Root,
+                    contents,
+                    false,
+                )
+            })
+            .collect(),
+    });
+    steps.push(Step {
+        title: "Starting rootlesskit and crio",
+        actions: vec![
+            run(
+                Place::Host,
+                &[
+                    &input.systemctl,
+                    "--user",
+                    "-M",
+                    &format!("{}@", input.admin_name),
+                    "start",
+                    "u7s-rootlesskit.service",
+                ],
+            ),
+            Action::WaitForSocket {
+                path: paths::crio_socket(input.admin_uid),
+                timeout: Duration::from_secs(120),
+            },
+        ],
+    });
+    steps.push(Step {
+        title: "Pulling the images",
+        actions: vec![run(
+            Place::Inside,
+            &[
+                &input.kubeadm,
+                "config",
+                "images",
+                "pull",
+                "--config",
+                &config,
+            ],
+        )],
+    });
+    let mut kubeadm = vec![
+        input.kubeadm.clone(),
+        role.subcommand().to_owned(),
+        "--config".into(),
+        config.clone(),
+    ];
+    kubeadm.extend(input.kubeadm_flags.iter().cloned());
+    steps.push(Step {
+        title: match role {
+            Role::InitMaster => "Running kubeadm init",
+            _ => "Running kubeadm join",
+        },
+        actions: vec![Action::Run {
+            argv: kubeadm,
+            place: Place::Inside,
+            retries: None,
+        }],
+    });
+    steps.push(Step {
+        title: "Sharing the kubelet mounts",
+        actions: vec![run(
+            Place::Inside,
+            &["mount", "--make-rshared", "/var/lib/kubelet"],
+        )],
+    });
+    steps.push(Step {
+        title: "Enabling and starting u7s.service",
+        actions: vec![run(
+            Place::Host,
+            &[&input.systemctl, "enable", "--now", paths::SERVICE],
+        )],
+    });
+    if role.is_master() {
+        steps.push(Step {
+            title: "Installing the admin kubeconfig",
+            actions: vec![
+                Action::Copy {
+                    from: paths::ADMIN_CONF.into(),
+                    to: paths::ROOT_KUBECONFIG.into(),
+                    mode: 0o600,
+                    owner: Owner::Root,
+                },
+                Action::Copy {
+                    from: paths::ADMIN_CONF.into(),
+                    to: paths::admin_kubeconfig(home),
+                    mode: 0o600,
+                    owner: Owner::Admin,
+                },
+            ],
+        });
+    }
+    if role == Role::InitMaster {
+        let mut actions = Vec::new();
+        if let Some((path, _)) = &input.cni_manifest {
+            actions.push(Action::Run {
+                argv: vec![
+                    input.kubectl.clone(),
+                    "apply".into(),
+                    "-f".into(),
+                    path.clone(),
+                ],
+                place: Place::Inside,
+                retries: Some((30, Duration::from_secs(5))),
+            });
+        }
+        actions.push(Action::AuditApiserver {
+            manifest: paths::APISERVER_MANIFEST.into(),
+            policy: paths::AUDIT_POLICY.into(),
+        });
+        steps.push(Step {
+            title: "Applying the CNI manifest and auditing the API server",
+            actions,
+        });
+    }
+    steps.push(Step {
+        title: "Restarting u7s.service",
+        actions: vec![run(
+            Place::Host,
+            &[&input.systemctl, "restart", paths::SERVICE],
+        )],
+    });
+    steps
+}
+
+/// The dry run's listing: `[n/N] title` then one indented line per action.
+pub fn render(steps: &[Step]) -> String {
+    let mut out = String::new();
+    for (i, step) in steps.iter().enumerate() {
+        out.push_str(&format!("[{}/{}] {}\n", i + 1, steps.len(), step.title));
+        for action in &step.actions {
+            out.push_str(&format!("      {action}\n"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(role: Role) -> PlanInput {
+        PlanInput {
+            role,
+            admin_name: "u7s-admin".into(),
+            admin_uid: 999,
+            admin_home: "/var/lib/u7s-admin".into(),
+            env_file: "U7S_TOKEN='abcdef.0123456789abcdef'\n".into(),
+            kubeadm_config: "kind: InitConfiguration\n".into(),
+            kubeadm_flags: vec!["--upload-certs".into(), "-v=5".into()],
+            kubeadm: "/usr/bin/kubeadm".into(),
+            kubectl: "/usr/bin/kubectl".into(),
+            systemctl: "/usr/bin/systemctl".into(),
+            cni_manifest: (role == Role::InitMaster).then(|| {
+                (
+                    paths::FLANNEL_MANIFEST.to_string(),
+                    "kind: DaemonSet\n".to_string(),
+                )
+            }),
+            cni_conf: vec![("99-loopback.conf".into(), "{}\n".into())],
+            audit_policy: "kind: Policy\n".into(),
+        }
+    }
+
+    fn titles(role: Role) -> Vec<&'static str> {
+        plan(&input(role)).iter().map(|s| s.title).collect()
+    }
+
+    #[test]
+    fn masters_and_workers_differ_as_spec_says() {
+        let init = titles(Role::InitMaster);
+        let worker = titles(Role::Worker);
+        let master = titles(Role::ControlPlaneJoin);
+        assert!(init.contains(&"Applying the CNI manifest and auditing the API server"));
+        assert!(!master.contains(&"Applying the CNI manifest and auditing the API server"));
+        assert!(master.contains(&"Installing the admin kubeconfig"));
+        assert!(!worker.contains(&"Installing the admin kubeconfig"));
+        assert!(!worker.contains(&"Writing the audit policy and the CNI manifest"));
+        assert_eq!(
+            init.first(),
+            Some(&"Checking the host"),
+            "nothing changes before the checks"
+        );
+        assert_eq!(init.last(), Some(&"Restarting u7s.service"));
+    }
+
+    #[test]
+    fn backups_come_before_anything_is_written_into_etc_kubernetes() {
+        let steps = plan(&input(Role::InitMaster));
+        let pos = |title: &str| steps.iter().position(|s| s.title == title).unwrap();
+        assert!(
+            pos("Moving the previous cluster's files aside")
+                < pos("Writing the audit policy and the CNI manifest")
+        );
+        assert!(pos("Starting rootlesskit and crio") < pos("Pulling the images"));
+        assert!(pos("Pulling the images") < pos("Running kubeadm init"));
+    }
+
+    #[test]
+    fn secret_files_are_0600_and_the_listing_hides_them() {
+        let steps = plan(&input(Role::InitMaster));
+        for action in steps.iter().flat_map(|s| &s.actions) {
+            if let Action::WriteFile {
+                secret: true,
+                mode,
+                path,
+                ..
+            } = action
+            {
+                assert_eq!(*mode, 0o600, "{path}");
+            }
+        }
+        let text = render(&steps);
+        assert!(!text.contains("0123456789abcdef"), "{text}");
+        assert!(text.starts_with("[1/"), "{text}");
+        assert!(text.contains("run inside the namespaces: /usr/bin/kubeadm init --config /var/lib/u7s-admin/.config/usernetes/kubeadm-init.yaml --upload-certs -v=5"), "{text}");
+    }
+}
