@@ -79,12 +79,12 @@ fn a_sigterm_to_nsenter_reaches_the_command() {
         return;
     }
     let rk = rootlesskit();
-    let mut child = rk
-        .cmd(Who::Root, "nsenter_u7s")
-        .args(["sleep", "30"])
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(
+        &mut rk
+            .cmd(Who::Root, "nsenter_u7s")
+            .args(["sleep", "30"])
+            .stdin(Stdio::null()),
+    );
     std::thread::sleep(Duration::from_millis(500));
     let start = Instant::now();
     nix::sys::signal::kill(
@@ -117,14 +117,14 @@ fn ten_mib_of_binary_data_pass_through_unchanged() {
         data.extend_from_slice(&x.to_le_bytes());
     }
     for who in BOTH {
-        let mut child = rk
-            .cmd(who, "nsenter_u7s")
-            .arg("cat")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(
+            &mut rk
+                .cmd(who, "nsenter_u7s")
+                .arg("cat")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        );
         let mut stdin = child.stdin.take().unwrap();
         let payload = data.clone();
         let writer = std::thread::spawn(move || stdin.write_all(&payload));
@@ -201,13 +201,13 @@ fn no_command_runs_the_shell() {
         return;
     }
     let rk = rootlesskit();
-    let mut child = rk
-        .cmd(Who::Root, "nsenter_u7s")
-        .env("SHELL", "/bin/sh")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(
+        &mut rk
+            .cmd(Who::Root, "nsenter_u7s")
+            .env("SHELL", "/bin/sh")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped()),
+    );
     child
         .stdin
         .take()
@@ -318,7 +318,7 @@ fn rootlessctl_forwards_a_port_that_answers_on_the_hosts_loopback() {
         text(&list.stdout)
     );
     // A listener inside the namespaces answers one connection.
-    let mut server = rk
+    let mut server = spawn(&mut rk
         .cmd(Who::Admin, "nsenter_u7s")
         .args([
             "python3",
@@ -328,9 +328,7 @@ fn rootlessctl_forwards_a_port_that_answers_on_the_hosts_loopback() {
             ),
         ])
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stdout(Stdio::piped()));
     let mut line = [0u8; 10];
     server
         .stdout

@@ -5,6 +5,7 @@
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
+mod haproxy;
 mod inside;
 mod kubeadm;
 mod kubectl;
@@ -54,6 +55,11 @@ pub const APPLETS: &[(&str, &str, Main)] = &[
         "rootlessctl",
         "the real rootlessctl on the u7s-admin rootlesskit API socket",
         rootlessctl::main,
+    ),
+    (
+        "haproxy-config",
+        "print an haproxy configuration balancing the API over the masters",
+        haproxy::main,
     ),
 ];
 

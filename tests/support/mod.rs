@@ -177,8 +177,31 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Runs `cmd` to completion with no stdin.
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.stdin(Stdio::null()).output().expect("spawn")
+    cmd.stdin(Stdio::null());
+    retry_busy(|| cmd.output())
+}
+
+/// Spawns `cmd` (stdio as the caller set it).
+pub fn spawn(cmd: &mut Command) -> std::process::Child {
+    retry_busy(|| cmd.spawn())
+}
+
+/// Tests copy executables while other test threads fork; a fork that happens
+/// while a copy is open for writing makes exec of that file fail with ETXTBSY
+/// until the forked child execs. That is brief, so try again.
+fn retry_busy<T>(mut f: impl FnMut() -> std::io::Result<T>) -> T {
+    let mut tries = 0;
+    loop {
+        match f() {
+            Err(e) if e.raw_os_error() == Some(nix::libc::ETXTBSY) && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other.expect("spawn"),
+        }
+    }
 }
 
 /// A real rootlesskit as u7s-admin, with the podsec flags and a child that
