@@ -146,14 +146,13 @@ fn stdin_reaches_the_command_and_the_working_directory_is_kept() {
     let rk = rootlesskit();
     let wd = rk.tree.open_dir("work dir");
     for who in BOTH {
-        let mut child = rk
-            .cmd(who, "nsenter_u7s")
-            .args(["sh", "-c", "read line; echo \"got:$line\"; pwd"])
-            .current_dir(&wd)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(
+            rk.cmd(who, "nsenter_u7s")
+                .args(["sh", "-c", "read line; echo \"got:$line\"; pwd"])
+                .current_dir(&wd)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped()),
+        );
         child
             .stdin
             .take()
@@ -318,7 +317,7 @@ fn rootlessctl_forwards_a_port_that_answers_on_the_hosts_loopback() {
         text(&list.stdout)
     );
     // A listener inside the namespaces answers one connection.
-    let mut server = spawn(&mut rk
+    let mut server = spawn(rk
         .cmd(Who::Admin, "nsenter_u7s")
         .args([
             "python3",
