@@ -80,8 +80,7 @@ fn a_sigterm_to_nsenter_reaches_the_command() {
     }
     let rk = rootlesskit();
     let mut child = spawn(
-        &mut rk
-            .cmd(Who::Root, "nsenter_u7s")
+        rk.cmd(Who::Root, "nsenter_u7s")
             .args(["sleep", "30"])
             .stdin(Stdio::null()),
     );
@@ -118,8 +117,7 @@ fn ten_mib_of_binary_data_pass_through_unchanged() {
     }
     for who in BOTH {
         let mut child = spawn(
-            &mut rk
-                .cmd(who, "nsenter_u7s")
+            rk.cmd(who, "nsenter_u7s")
                 .arg("cat")
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
@@ -201,8 +199,7 @@ fn no_command_runs_the_shell() {
     }
     let rk = rootlesskit();
     let mut child = spawn(
-        &mut rk
-            .cmd(Who::Root, "nsenter_u7s")
+        rk.cmd(Who::Root, "nsenter_u7s")
             .env("SHELL", "/bin/sh")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped()),
