@@ -15,3 +15,8 @@ pub mod root;
 pub use host::{HostAddr, HostFacts};
 pub use network::{Cidr, CniPlugin};
 pub use root::HostRoot;
+pub mod registry;
+pub mod version;
+
+pub use registry::{EnvInputs, Registry};
+pub use version::KubeVersion;
