@@ -20,3 +20,6 @@ pub mod version;
 
 pub use registry::{EnvInputs, Registry};
 pub use version::KubeVersion;
+pub mod derive;
+
+pub use derive::{Endpoint, Role, Settings, SettingsInput};
