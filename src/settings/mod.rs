@@ -23,3 +23,6 @@ pub use version::KubeVersion;
 pub mod derive;
 
 pub use derive::{Endpoint, Role, Settings, SettingsInput};
+pub mod envfile;
+
+pub use envfile::EnvFile;

@@ -69,7 +69,7 @@ pub struct Registry {
     pub source: RegistrySource,
 }
 
-fn valid_host(h: &str) -> bool {
+pub(crate) fn valid_host(h: &str) -> bool {
     let (name, port) = match h.rsplit_once(':') {
         Some((n, p)) => (n, Some(p)),
         None => (h, None),
@@ -86,7 +86,7 @@ fn valid_host(h: &str) -> bool {
         })
 }
 
-fn valid_path(p: &str) -> bool {
+pub(crate) fn valid_path(p: &str) -> bool {
     p.split('/').all(|seg| {
         !seg.is_empty()
             && seg
