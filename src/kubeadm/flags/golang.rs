@@ -110,7 +110,7 @@ fn underscore_ok(s: &str) -> bool {
     if b.len() >= 2 && b[0] == b'0' && matches!(b[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
         i = 2;
         saw = b'0';
-        hex = b[1].to_ascii_lowercase() == b'x';
+        hex = b[1].eq_ignore_ascii_case(&b'x');
     }
     while i < b.len() {
         let c = b[i];
@@ -241,7 +241,7 @@ pub fn parse_bool(s: &str) -> Result<bool, NumError> {
 fn time_quote(s: &str) -> String {
     let mut out = String::from("\"");
     for &b in s.as_bytes() {
-        if b >= 0x80 || b < b' ' {
+        if !(b' '..0x80).contains(&b) {
             let _ = write!(out, "\\x{b:02x}");
         } else {
             if b == b'"' || b == b'\\' {
