@@ -26,6 +26,8 @@ mod table;
 mod table_data;
 
 #[cfg(test)]
+mod contract_tests;
+#[cfg(test)]
 mod tests;
 
 pub use command::{KubeMinor, Subcommand};
