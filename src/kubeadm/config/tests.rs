@@ -1,0 +1,372 @@
+//! Golden-style tests: render, re-parse as YAML values, check the fields.
+
+use serde_yaml::Value;
+
+use super::*;
+
+const VERSIONS: [(&str, u32); 3] = [("v1.26.3", 26), ("v1.30.2", 30), ("v1.31.1", 31)];
+const TOKEN: &str = "abcdef.0123456789abcdef";
+const HASH: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const KEY: &str = "f8902e114ef118304e561c3ecd4d0b543adc226b7a07f675f56564185ffe0c07";
+
+fn input(role: Role, version: &str, minor: u32) -> ConfigInput {
+    let joining = role != Role::InitMaster;
+    ConfigInput {
+        role,
+        kubernetes_version: version.to_string(),
+        minor,
+        image_repository: "registry.local/k8s-p10".to_string(),
+        advertise_address: "192.168.122.57".to_string(),
+        bind_port: 6443,
+        control_plane_endpoint: (!joining).then(|| "192.168.122.57:6443".to_string()),
+        join_endpoint: joining.then(|| "192.168.122.10:6443".to_string()),
+        token: joining.then(|| TOKEN.to_string()),
+        ca_cert_hashes: if joining { vec![HASH.to_string()] } else { vec![] },
+        unsafe_skip_ca_verification: false,
+        certificate_key: (role == Role::ControlPlaneJoin).then(|| KEY.to_string()),
+        node_name: Some("host-57".to_string()),
+        pod_subnet: "10.244.0.0/16".to_string(),
+        service_subnet: "10.96.0.0/12".to_string(),
+        service_dns_domain: None,
+        cert_sans: vec!["k8s.example.org".to_string()],
+        cert_dir: None,
+        feature_gates: None,
+        patches_dir: None,
+        skip_phases: vec![],
+        token_ttl: None,
+        discovery_file: None,
+        discovery_timeout: None,
+        tls_bootstrap_token: None,
+        kubelet_extra_args: vec![],
+        cluster_dns: "10.96.0.10".to_string(),
+        kubelet_volume_plugin_dir: None,
+    }
+}
+
+fn parse(text: &str) -> Vec<Value> {
+    assert!(text.starts_with("---\n"), "{text}");
+    parse_documents(text).unwrap()
+}
+
+fn kinds(docs: &[Value]) -> Vec<&str> {
+    docs.iter().map(|d| d["kind"].as_str().unwrap()).collect()
+}
+
+fn doc<'a>(docs: &'a [Value], kind: &str) -> &'a Value {
+    docs.iter()
+        .find(|d| d["kind"] == Value::from(kind))
+        .unwrap_or_else(|| panic!("no {kind} in {docs:?}"))
+}
+
+fn s(v: &str) -> Value {
+    Value::from(v)
+}
+
+fn strings(v: &[&str]) -> Value {
+    Value::Sequence(v.iter().map(|x| s(x)).collect())
+}
+
+/// An extraArgs value (either form) as ordered (name, value) pairs, checking
+/// that its form is the one of `api`.
+fn extra_args(v: &Value, api: KubeadmApi) -> Vec<(String, String)> {
+    match api {
+        KubeadmApi::V1Beta3 => v
+            .as_mapping()
+            .unwrap_or_else(|| panic!("v1beta3 extraArgs must be a map: {v:?}"))
+            .iter()
+            .map(|(k, v)| {
+                let v = v.as_str().expect("string values");
+                (k.as_str().unwrap().to_string(), v.to_string())
+            })
+            .collect(),
+        KubeadmApi::V1Beta4 => v
+            .as_sequence()
+            .unwrap_or_else(|| panic!("v1beta4 extraArgs must be a list: {v:?}"))
+            .iter()
+            .map(|e| {
+                assert_eq!(e.as_mapping().unwrap().len(), 2, "{e:?}");
+                let name = e["name"].as_str().unwrap().to_string();
+                (name, e["value"].as_str().expect("string values").to_string())
+            })
+            .collect(),
+    }
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn api_version_by_minor() {
+    assert!(KubeadmApi::for_minor(25).is_err());
+    assert_eq!(KubeadmApi::for_minor(26).unwrap(), KubeadmApi::V1Beta3);
+    assert_eq!(KubeadmApi::for_minor(30).unwrap(), KubeadmApi::V1Beta3);
+    assert_eq!(KubeadmApi::for_minor(31).unwrap(), KubeadmApi::V1Beta4);
+    assert_eq!(KubeadmApi::for_minor(32).unwrap(), KubeadmApi::V1Beta4);
+    assert!(KubeadmApi::V1Beta3.accepted_by(31));
+    assert!(!KubeadmApi::V1Beta4.accepted_by(30));
+    assert!(!KubeadmApi::V1Beta3.accepted_by(35));
+}
+
+#[test]
+fn init_for_each_version() {
+    for (version, minor) in VERSIONS {
+        let api = KubeadmApi::for_minor(minor).unwrap();
+        let text = render(&input(Role::InitMaster, version, minor)).unwrap();
+        let docs = parse(&text);
+        assert_eq!(
+            kinds(&docs),
+            [KIND_INIT, KIND_CLUSTER, KIND_KUBELET, KIND_KUBE_PROXY],
+            "{version}"
+        );
+
+        let init = doc(&docs, KIND_INIT);
+        assert_eq!(init["apiVersion"], s(api.as_str()), "{version}");
+        assert_eq!(init["localAPIEndpoint"]["advertiseAddress"], s("192.168.122.57"));
+        assert_eq!(init["localAPIEndpoint"]["bindPort"], Value::from(6443));
+        assert_eq!(init["nodeRegistration"]["criSocket"], s(CRI_SOCKET));
+        assert_eq!(init["nodeRegistration"]["name"], s("host-57"));
+        assert!(init.get("bootstrapTokens").is_none(), "no token given");
+        assert!(init.get("skipPhases").is_none());
+        assert!(init.get("patches").is_none());
+        assert!(init["nodeRegistration"].get("kubeletExtraArgs").is_none());
+
+        let cc = doc(&docs, KIND_CLUSTER);
+        assert_eq!(cc["apiVersion"], s(api.as_str()));
+        assert_eq!(cc["kubernetesVersion"], s(version));
+        assert_eq!(cc["imageRepository"], s("registry.local/k8s-p10"));
+        assert_eq!(cc["controlPlaneEndpoint"], s("192.168.122.57:6443"));
+        let etcd = &cc["etcd"]["local"];
+        assert_eq!(etcd["imageRepository"], s("registry.local/k8s-p10"));
+        assert_eq!(etcd["dataDir"], s("/var/lib/podsec/u7s/etcd"));
+        assert_eq!(etcd["serverCertSANs"], strings(&["192.168.122.57", "127.0.0.1"]));
+        assert_eq!(etcd["peerCertSANs"], strings(&["192.168.122.57", "127.0.0.1"]));
+        assert_eq!(
+            extra_args(&etcd["extraArgs"], api),
+            pairs(&[("listen-peer-urls", "https://0.0.0.0:2380")])
+        );
+        assert_eq!(
+            extra_args(&cc["apiServer"]["extraArgs"], api),
+            pairs(&[
+                ("advertise-address", "192.168.122.57"),
+                ("etcd-servers", "https://127.0.0.1:2379"),
+            ])
+        );
+        assert_eq!(cc["apiServer"]["certSANs"], strings(&["k8s.example.org", "127.0.0.1"]));
+        assert_eq!(
+            extra_args(&cc["controllerManager"]["extraArgs"], api),
+            pairs(&[
+                ("allocate-node-cidrs", "true"),
+                ("cluster-cidr", "10.244.0.0/16"),
+                ("service-cluster-ip-range", "10.96.0.0/12"),
+            ])
+        );
+        assert_eq!(cc["networking"]["podSubnet"], s("10.244.0.0/16"));
+        assert_eq!(cc["networking"]["serviceSubnet"], s("10.96.0.0/12"));
+        assert!(cc["networking"].get("dnsDomain").is_none());
+        assert!(cc.get("scheduler").is_none());
+        assert!(cc.get("certificatesDir").is_none());
+
+        let kubelet = doc(&docs, KIND_KUBELET);
+        assert_eq!(kubelet["apiVersion"], s("kubelet.config.k8s.io/v1beta1"));
+        assert_eq!(kubelet["cgroupDriver"], s("cgroupfs"));
+        assert_eq!(kubelet["failSwapOn"], Value::from(false));
+        assert_eq!(kubelet["featureGates"]["KubeletInUserNamespace"], Value::from(true));
+        assert_eq!(kubelet["evictionHard"]["nodefs.available"], s("3%"));
+        assert_eq!(kubelet["localStorageCapacityIsolation"], Value::from(false));
+        assert_eq!(kubelet["cgroupsPerQOS"], Value::from(true));
+        assert_eq!(kubelet["enforceNodeAllocatable"], Value::Sequence(vec![]));
+        assert_eq!(kubelet["clusterDNS"], strings(&["10.96.0.10"]));
+        assert!(kubelet.get("volumePluginDir").is_none());
+
+        let proxy = doc(&docs, KIND_KUBE_PROXY);
+        assert_eq!(proxy["apiVersion"], s("kubeproxy.config.k8s.io/v1alpha1"));
+        assert_eq!(proxy["mode"], s("iptables"));
+        assert_eq!(proxy["clusterCIDR"], s("10.244.0.0/16"));
+        assert_eq!(proxy["conntrack"]["maxPerCore"], Value::from(0));
+        assert_eq!(proxy["conntrack"]["tcpEstablishedTimeout"], s("0s"));
+        assert_eq!(proxy["conntrack"]["tcpCloseWaitTimeout"], s("0s"));
+    }
+}
+
+#[test]
+fn init_with_every_option() {
+    for (version, minor) in VERSIONS {
+        let api = KubeadmApi::for_minor(minor).unwrap();
+        let mut i = input(Role::InitMaster, version, minor);
+        i.token = Some(TOKEN.to_string());
+        i.token_ttl = Some("2h0m0s".to_string());
+        i.certificate_key = Some(KEY.to_string());
+        i.service_dns_domain = Some("corp.local".to_string());
+        i.cert_dir = Some("/etc/kubernetes/pki2".to_string());
+        i.feature_gates = Some(BTreeMap::from([("EtcdLearnerMode".to_string(), true)]));
+        i.patches_dir = Some("/etc/u7s/patches".to_string());
+        i.skip_phases = vec!["addon/kube-proxy".to_string()];
+        i.kubelet_extra_args = vec![("node-ip".to_string(), "192.168.122.57".to_string())];
+        i.kubelet_volume_plugin_dir = Some("/var/lib/u7s-admin/.local/share/usernetes/kubelet-plugins-exec".to_string());
+        i.cert_sans = vec!["127.0.0.1".to_string(), "10.0.0.1".to_string()];
+        let docs = parse(&render(&i).unwrap());
+
+        let init = doc(&docs, KIND_INIT);
+        let tokens = init["bootstrapTokens"].as_sequence().unwrap();
+        assert_eq!(tokens.len(), 1);
+        assert_eq!(tokens[0]["token"], s(TOKEN));
+        assert_eq!(tokens[0]["ttl"], s("2h0m0s"));
+        assert_eq!(init["certificateKey"], s(KEY));
+        assert_eq!(init["skipPhases"], strings(&["addon/kube-proxy"]));
+        assert_eq!(init["patches"]["directory"], s("/etc/u7s/patches"));
+        assert_eq!(
+            extra_args(&init["nodeRegistration"]["kubeletExtraArgs"], api),
+            pairs(&[("node-ip", "192.168.122.57")])
+        );
+
+        let cc = doc(&docs, KIND_CLUSTER);
+        assert_eq!(cc["networking"]["dnsDomain"], s("corp.local"));
+        assert_eq!(cc["certificatesDir"], s("/etc/kubernetes/pki2"));
+        assert_eq!(cc["featureGates"]["EtcdLearnerMode"], Value::from(true));
+        // 127.0.0.1 is not repeated.
+        assert_eq!(cc["apiServer"]["certSANs"], strings(&["127.0.0.1", "10.0.0.1"]));
+
+        let kubelet = doc(&docs, KIND_KUBELET);
+        assert_eq!(kubelet["clusterDomain"], s("corp.local"));
+        assert_eq!(
+            kubelet["volumePluginDir"],
+            s("/var/lib/u7s-admin/.local/share/usernetes/kubelet-plugins-exec")
+        );
+    }
+}
+
+#[test]
+fn a_ttl_without_a_token_lets_kubeadm_generate_the_token() {
+    let mut i = input(Role::InitMaster, "v1.30.2", 30);
+    i.token_ttl = Some("0s".to_string());
+    let docs = parse(&render(&i).unwrap());
+    let t = &doc(&docs, KIND_INIT)["bootstrapTokens"][0];
+    assert_eq!(t["ttl"], s("0s"));
+    assert!(t.get("token").is_none());
+}
+
+#[test]
+fn worker_join_for_each_version() {
+    for (version, minor) in VERSIONS {
+        let api = KubeadmApi::for_minor(minor).unwrap();
+        let docs = parse(&render(&input(Role::Worker, version, minor)).unwrap());
+        assert_eq!(kinds(&docs), [KIND_JOIN], "{version}");
+        let join = &docs[0];
+        assert_eq!(join["apiVersion"], s(api.as_str()));
+        let bt = &join["discovery"]["bootstrapToken"];
+        assert_eq!(bt["apiServerEndpoint"], s("192.168.122.10:6443"));
+        assert_eq!(bt["token"], s(TOKEN));
+        assert_eq!(bt["caCertHashes"], strings(&[HASH]));
+        assert!(bt.get("unsafeSkipCAVerification").is_none());
+        assert!(join["discovery"].get("file").is_none());
+        assert_eq!(join["nodeRegistration"]["criSocket"], s(CRI_SOCKET));
+        assert_eq!(join["nodeRegistration"]["name"], s("host-57"));
+        assert!(join.get("controlPlane").is_none(), "a worker has no controlPlane");
+        assert!(join.get("timeouts").is_none());
+    }
+}
+
+#[test]
+fn control_plane_join_for_each_version() {
+    for (version, minor) in VERSIONS {
+        let docs = parse(&render(&input(Role::ControlPlaneJoin, version, minor)).unwrap());
+        assert_eq!(kinds(&docs), [KIND_JOIN], "{version}");
+        let join = &docs[0];
+        let cp = &join["controlPlane"];
+        assert_eq!(cp["localAPIEndpoint"]["advertiseAddress"], s("192.168.122.57"));
+        assert_eq!(cp["localAPIEndpoint"]["bindPort"], Value::from(6443));
+        assert_eq!(cp["certificateKey"], s(KEY));
+        assert_eq!(join["discovery"]["bootstrapToken"]["token"], s(TOKEN));
+        assert_eq!(join["nodeRegistration"]["criSocket"], s(CRI_SOCKET));
+    }
+}
+
+#[test]
+fn discovery_timeout_moves_to_timeouts_in_v1beta4() {
+    for (version, minor) in VERSIONS {
+        let mut i = input(Role::Worker, version, minor);
+        i.discovery_timeout = Some("7m0s".to_string());
+        let docs = parse(&render(&i).unwrap());
+        let join = &docs[0];
+        if minor < 31 {
+            assert_eq!(join["discovery"]["timeout"], s("7m0s"), "{version}");
+            assert!(join.get("timeouts").is_none());
+        } else {
+            assert_eq!(join["timeouts"]["discovery"], s("7m0s"), "{version}");
+            assert!(join["discovery"].get("timeout").is_none());
+        }
+    }
+}
+
+#[test]
+fn join_with_unsafe_skip_file_and_tls_token() {
+    let mut i = input(Role::Worker, "v1.31.1", 31);
+    i.ca_cert_hashes.clear();
+    i.unsafe_skip_ca_verification = true;
+    i.tls_bootstrap_token = Some("123456.abcdefabcdefabcd".to_string());
+    let docs = parse(&render(&i).unwrap());
+    let d = &docs[0]["discovery"];
+    assert_eq!(d["bootstrapToken"]["unsafeSkipCAVerification"], Value::from(true));
+    assert!(d["bootstrapToken"].get("caCertHashes").is_none());
+    assert_eq!(d["tlsBootstrapToken"], s("123456.abcdefabcdefabcd"));
+
+    let mut i = input(Role::Worker, "v1.30.2", 30);
+    i.join_endpoint = None;
+    i.token = None;
+    i.ca_cert_hashes.clear();
+    i.discovery_file = Some("/etc/kubernetes/discovery.conf".to_string());
+    let docs = parse(&render(&i).unwrap());
+    let d = &docs[0]["discovery"];
+    assert_eq!(d["file"]["kubeConfigPath"], s("/etc/kubernetes/discovery.conf"));
+    assert!(d.get("bootstrapToken").is_none());
+}
+
+#[test]
+fn join_without_discovery_is_refused() {
+    let mut i = input(Role::Worker, "v1.30.2", 30);
+    i.ca_cert_hashes.clear();
+    let err = render(&i).unwrap_err().to_string();
+    assert!(err.contains("--discovery-token-ca-cert-hash"), "{err}");
+    let mut i = input(Role::ControlPlaneJoin, "v1.30.2", 30);
+    i.token = None;
+    assert!(render(&i).unwrap_err().to_string().contains("--token"));
+    let mut i = input(Role::Worker, "v1.30.2", 30);
+    i.join_endpoint = None;
+    assert!(render(&i).unwrap_err().to_string().contains("HOST:PORT"));
+}
+
+#[test]
+fn versions_are_checked() {
+    for (version, minor) in [
+        ("1.30.2", 30),
+        ("v1.30.2", 31),
+        ("v1.25.0", 25),
+        ("v1.3", 30),
+        ("v1.300.1", 30),
+        ("v1.30.2\nx: y", 30),
+    ] {
+        assert!(render(&input(Role::InitMaster, version, minor)).is_err(), "{version:?}");
+    }
+    assert!(render(&input(Role::InitMaster, "v1.31.0-rc.1", 31)).is_ok());
+    assert!(render(&input(Role::InitMaster, "v1.31", 31)).is_ok());
+}
+
+#[test]
+fn hostile_values_stay_values() {
+    let mut i = input(Role::InitMaster, "v1.31.1", 31);
+    i.node_name = Some("x\nkind: Evil\n---\napiVersion: v1".to_string());
+    i.cert_sans = vec!["a: b".to_string(), "- c".to_string()];
+    let docs = parse(&render(&i).unwrap());
+    assert_eq!(docs.len(), 4);
+    assert_eq!(
+        doc(&docs, KIND_INIT)["nodeRegistration"]["name"],
+        s("x\nkind: Evil\n---\napiVersion: v1")
+    );
+    assert_eq!(
+        doc(&docs, KIND_CLUSTER)["apiServer"]["certSANs"],
+        strings(&["a: b", "- c", "127.0.0.1"])
+    );
+}
