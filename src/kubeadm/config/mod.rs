@@ -3,6 +3,7 @@
 //!
 //! - [`ConfigInput`]: plain data the caller maps its settings into;
 //! - [`render`]: the multi-document YAML for the role and Kubernetes version;
+//! - [`overlay`]: the admin's `--config` file with the rootless fields set;
 //!
 //! Everything is built as typed serde values and rendered by serde_yaml: no
 //! user-given value is ever spliced into YAML (or JSON) text.
@@ -17,6 +18,7 @@
 //! documents (with the rootless settings) filled.
 
 mod args;
+mod overlay;
 pub mod types;
 
 use std::collections::BTreeMap;
@@ -25,6 +27,7 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 pub use args::ExtraArgs;
+pub use overlay::{admin_facts, overlay, AdminFacts};
 use types::*;
 
 /// The CRI socket as kubelet and kubeadm see it inside the namespaces.
@@ -481,7 +484,6 @@ pub(crate) fn documents_to_string(docs: &[serde_yaml::Value]) -> Result<String> 
     Ok(out)
 }
 
-#[cfg(test)]
 /// Parse a multi-document YAML stream; empty documents (a stray `---`) are dropped.
 pub(crate) fn parse_documents(text: &str) -> Result<Vec<serde_yaml::Value>> {
     use serde::Deserialize;

@@ -370,3 +370,284 @@ fn hostile_values_stay_values() {
         strings(&["a: b", "- c", "127.0.0.1"])
     );
 }
+
+// ---------------------------------------------------------------- overlay
+
+const SOURCE: &str = "/root/kubeadm.yaml";
+
+fn admin_init(api: &str) -> String {
+    let extra = if api.ends_with("v1beta4") {
+        "    extraArgs:\n      - name: quota-backend-bytes\n        value: \"8589934592\"\n"
+    } else {
+        "    extraArgs:\n      quota-backend-bytes: \"8589934592\"\n"
+    };
+    format!(
+        "# the admin's own file
+apiVersion: {api}
+kind: InitConfiguration
+nodeRegistration:
+  criSocket: unix:///run/containerd/containerd.sock
+  taints: []
+---
+apiVersion: {api}
+kind: ClusterConfiguration
+clusterName: lab
+imageRepository: mirror.example.org/k8s
+networking:
+  podSubnet: 10.244.0.0/16
+etcd:
+  local:
+    dataDir: /var/lib/etcd
+{extra}---
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: systemd
+maxPods: 50
+featureGates:
+  GracefulNodeShutdown: true
+evictionHard:
+  memory.available: 200Mi
+"
+    )
+}
+
+fn find<'a>(docs: &'a [Value], kind: &str) -> &'a Value {
+    doc(docs, kind)
+}
+
+#[test]
+fn overlay_keeps_the_admins_fields_and_sets_the_rootless_ones() {
+    for (version, minor) in VERSIONS {
+        let api = KubeadmApi::for_minor(minor).unwrap();
+        let i = input(Role::InitMaster, version, minor);
+        let (text, set) = overlay(&admin_init(api.as_str()), SOURCE, &i).unwrap();
+        let docs = parse(&text);
+        assert_eq!(
+            kinds(&docs),
+            [KIND_INIT, KIND_CLUSTER, KIND_KUBELET, KIND_KUBE_PROXY],
+            "{version}"
+        );
+
+        let init = find(&docs, KIND_INIT);
+        assert_eq!(init["nodeRegistration"]["criSocket"], s(CRI_SOCKET));
+        assert_eq!(init["nodeRegistration"]["taints"], Value::Sequence(vec![]), "kept");
+        assert_eq!(init["localAPIEndpoint"]["advertiseAddress"], s("192.168.122.57"));
+
+        let cc = find(&docs, KIND_CLUSTER);
+        assert_eq!(cc["clusterName"], s("lab"), "kept");
+        assert_eq!(cc["imageRepository"], s("mirror.example.org/k8s"), "the admin's choice");
+        assert_eq!(cc["kubernetesVersion"], s(version), "absent: set");
+        assert_eq!(cc["etcd"]["local"]["dataDir"], s(ETCD_DATA_DIR));
+        assert_eq!(
+            extra_args(&cc["etcd"]["local"]["extraArgs"], api),
+            pairs(&[
+                ("quota-backend-bytes", "8589934592"),
+                ("listen-peer-urls", "https://0.0.0.0:2380"),
+            ])
+        );
+        assert_eq!(cc["networking"]["serviceSubnet"], s("10.96.0.0/12"));
+
+        let kubelet = find(&docs, KIND_KUBELET);
+        assert_eq!(kubelet["maxPods"], Value::from(50), "kept");
+        assert_eq!(kubelet["cgroupDriver"], s("cgroupfs"), "forced");
+        assert_eq!(kubelet["featureGates"]["GracefulNodeShutdown"], Value::from(true));
+        assert_eq!(kubelet["featureGates"]["KubeletInUserNamespace"], Value::from(true));
+        assert_eq!(kubelet["evictionHard"]["memory.available"], s("200Mi"), "kept");
+        assert!(kubelet["evictionHard"].get("nodefs.available").is_none());
+        assert_eq!(kubelet["enforceNodeAllocatable"], Value::Sequence(vec![]));
+
+        let proxy = find(&docs, KIND_KUBE_PROXY);
+        assert_eq!(proxy["conntrack"]["maxPerCore"], Value::from(0));
+        assert_eq!(proxy["mode"], s("iptables"));
+
+        for field in [
+            "InitConfiguration.nodeRegistration.criSocket",
+            "InitConfiguration.localAPIEndpoint.advertiseAddress",
+            "ClusterConfiguration.kubernetesVersion",
+            "ClusterConfiguration.etcd.local.dataDir",
+            "ClusterConfiguration.etcd.local.extraArgs.listen-peer-urls",
+            "ClusterConfiguration.networking.serviceSubnet",
+            "KubeletConfiguration.cgroupDriver",
+            "KubeletConfiguration.featureGates.KubeletInUserNamespace",
+            "KubeProxyConfiguration (added)",
+            "KubeProxyConfiguration.conntrack.maxPerCore",
+        ] {
+            assert!(set.iter().any(|f| f == field), "{field} not in {set:?}");
+        }
+        for field in [
+            "ClusterConfiguration.imageRepository",
+            "ClusterConfiguration.networking.podSubnet",
+            "KubeletConfiguration.evictionHard",
+        ] {
+            assert!(!set.iter().any(|f| f == field), "{field} reported: {set:?}");
+        }
+    }
+}
+
+#[test]
+fn overlay_reports_nothing_when_the_file_already_fits() {
+    let i = input(Role::InitMaster, "v1.31.1", 31);
+    let (first, _) = overlay(&admin_init(KubeadmApi::V1Beta4.as_str()), SOURCE, &i).unwrap();
+    let (second, set) = overlay(&first, SOURCE, &i).unwrap();
+    assert!(set.is_empty(), "{set:?}");
+    assert_eq!(parse(&first), parse(&second));
+}
+
+#[test]
+fn overlay_of_a_rendered_config_changes_nothing() {
+    for (version, minor) in VERSIONS {
+        let i = input(Role::InitMaster, version, minor);
+        let rendered = render(&i).unwrap();
+        let (text, set) = overlay(&rendered, SOURCE, &i).unwrap();
+        assert!(set.is_empty(), "{version}: {set:?}");
+        assert_eq!(parse(&text), parse(&rendered));
+    }
+}
+
+#[test]
+fn overlay_refuses_an_api_version_that_does_not_fit() {
+    let i = input(Role::InitMaster, "v1.30.2", 30);
+    let err = overlay(&admin_init("kubeadm.k8s.io/v1beta4"), SOURCE, &i)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(SOURCE), "{err}");
+    assert!(err.contains("kubeadm.k8s.io/v1beta3"), "names the fix: {err}");
+    assert!(!err.contains('\n'), "one line: {err}");
+
+    let old = admin_init("kubeadm.k8s.io/v1beta2");
+    let err = overlay(&old, SOURCE, &i).unwrap_err().to_string();
+    assert!(err.contains(SOURCE) && err.contains("kubeadm config migrate"), "{err}");
+    assert!(!err.contains('\n'), "one line: {err}");
+
+    // v1beta3 is still read by kubeadm 1.31 (deprecated): accepted.
+    let i = input(Role::InitMaster, "v1.31.1", 31);
+    assert!(overlay(&admin_init("kubeadm.k8s.io/v1beta3"), SOURCE, &i).is_ok());
+}
+
+#[test]
+fn overlay_refuses_mixed_versions_and_bad_documents() {
+    let i = input(Role::InitMaster, "v1.31.1", 31);
+    let mixed = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\n---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n";
+    let err = overlay(mixed, SOURCE, &i).unwrap_err().to_string();
+    assert!(err.contains("mixes"), "{err}");
+    let err = overlay("kind: InitConfiguration\n", SOURCE, &i).unwrap_err().to_string();
+    assert!(err.contains(SOURCE) && err.contains("apiVersion"), "{err}");
+    let err = overlay("a: [b\n", SOURCE, &i).unwrap_err().to_string();
+    assert!(err.contains(SOURCE) && !err.contains('\n'), "{err}");
+    let bad_kubelet = "apiVersion: kubelet.config.k8s.io/v1alpha1\nkind: KubeletConfiguration\n";
+    assert!(overlay(bad_kubelet, SOURCE, &i).is_err());
+    let bad_shape = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nnodeRegistration: 5\n";
+    let err = overlay(bad_shape, SOURCE, &i).unwrap_err().to_string();
+    assert!(err.contains("nodeRegistration"), "{err}");
+}
+
+#[test]
+fn overlay_refuses_a_network_the_node_was_not_prepared_for() {
+    let i = input(Role::InitMaster, "v1.30.2", 30);
+    let file = admin_init("kubeadm.k8s.io/v1beta3").replace("10.244.0.0/16", "10.50.0.0/16");
+    let err = overlay(&file, SOURCE, &i).unwrap_err().to_string();
+    assert!(err.contains("podSubnet") && err.contains("10.50.0.0/16"), "{err}");
+    // admin_facts lets the caller prepare for the file's values instead.
+    let facts = admin_facts(&file, SOURCE).unwrap();
+    assert_eq!(facts.pod_subnet.as_deref(), Some("10.50.0.0/16"));
+    assert_eq!(facts.image_repository.as_deref(), Some("mirror.example.org/k8s"));
+    assert_eq!(facts.api, Some(KubeadmApi::V1Beta3));
+    let mut i = i;
+    i.pod_subnet = "10.50.0.0/16".to_string();
+    assert!(overlay(&file, SOURCE, &i).is_ok());
+}
+
+#[test]
+fn overlay_of_a_minimal_init_file_adds_the_missing_documents() {
+    let i = input(Role::InitMaster, "v1.31.1", 31);
+    let (text, set) = overlay(
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n",
+        SOURCE,
+        &i,
+    )
+    .unwrap();
+    let docs = parse(&text);
+    assert_eq!(docs.len(), 4);
+    assert_eq!(find(&docs, KIND_INIT)["apiVersion"], s("kubeadm.k8s.io/v1beta4"));
+    assert_eq!(find(&docs, KIND_INIT)["nodeRegistration"]["criSocket"], s(CRI_SOCKET));
+    assert_eq!(find(&docs, KIND_CLUSTER)["imageRepository"], s("registry.local/k8s-p10"));
+    assert_eq!(find(&docs, KIND_KUBELET)["failSwapOn"], Value::from(false));
+    assert_eq!(find(&docs, KIND_KUBELET)["evictionHard"]["nodefs.available"], s("3%"));
+    assert!(set.contains(&"InitConfiguration (added)".to_string()), "{set:?}");
+    assert!(set.contains(&"ClusterConfiguration.imageRepository".to_string()), "{set:?}");
+}
+
+#[test]
+fn overlay_leaves_an_external_etcd_alone() {
+    let i = input(Role::InitMaster, "v1.30.2", 30);
+    let file = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\netcd:\n  external:\n    endpoints: [https://10.0.0.9:2379]\n";
+    let (text, set) = overlay(file, SOURCE, &i).unwrap();
+    let cc = find(&parse(&text), KIND_CLUSTER).clone();
+    assert!(cc["etcd"].get("local").is_none());
+    assert!(!set.iter().any(|f| f.contains("etcd")), "{set:?}");
+}
+
+const ADMIN_JOIN: &str = "apiVersion: kubeadm.k8s.io/v1beta4
+kind: JoinConfiguration
+discovery:
+  bootstrapToken:
+    apiServerEndpoint: 192.168.122.10:6443
+    token: abcdef.0123456789abcdef
+    caCertHashes: [sha256:00]
+nodeRegistration:
+  name: worker-7
+---
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: systemd
+";
+
+#[test]
+fn overlay_for_join_touches_only_the_join_configuration() {
+    let i = input(Role::Worker, "v1.31.1", 31);
+    let (text, set) = overlay(ADMIN_JOIN, SOURCE, &i).unwrap();
+    let docs = parse(&text);
+    assert_eq!(kinds(&docs), [KIND_JOIN, KIND_KUBELET]);
+    let join = &docs[0];
+    assert_eq!(join["nodeRegistration"]["criSocket"], s(CRI_SOCKET));
+    assert_eq!(join["nodeRegistration"]["name"], s("worker-7"), "kept");
+    assert_eq!(join["discovery"]["bootstrapToken"]["caCertHashes"], strings(&["sha256:00"]));
+    assert_eq!(docs[1]["cgroupDriver"], s("systemd"), "kubeadm join ignores it");
+    assert_eq!(set, ["JoinConfiguration.nodeRegistration.criSocket"]);
+
+    let facts = admin_facts(ADMIN_JOIN, SOURCE).unwrap();
+    assert!(!facts.control_plane_join);
+    assert_eq!(facts.join_endpoint.as_deref(), Some("192.168.122.10:6443"));
+}
+
+#[test]
+fn overlay_for_a_control_plane_join() {
+    let file = format!("{ADMIN_JOIN}---\n").replace(
+        "nodeRegistration:\n",
+        "controlPlane:\n  certificateKey: abc\nnodeRegistration:\n",
+    );
+    let facts = admin_facts(&file, SOURCE).unwrap();
+    assert!(facts.control_plane_join);
+    let worker = input(Role::Worker, "v1.31.1", 31);
+    let err = overlay(&file, SOURCE, &worker).unwrap_err().to_string();
+    assert!(err.contains("controlPlane"), "{err}");
+
+    let i = input(Role::ControlPlaneJoin, "v1.31.1", 31);
+    let (text, set) = overlay(&file, SOURCE, &i).unwrap();
+    let join = parse(&text)[0].clone();
+    let cp = &join["controlPlane"];
+    assert_eq!(cp["certificateKey"], s("abc"), "kept");
+    assert_eq!(cp["localAPIEndpoint"]["advertiseAddress"], s("192.168.122.57"));
+    assert_eq!(cp["localAPIEndpoint"]["bindPort"], Value::from(6443));
+    assert!(set.contains(&"JoinConfiguration.controlPlane.localAPIEndpoint.bindPort".to_string()));
+}
+
+#[test]
+fn overlay_for_join_needs_a_join_configuration() {
+    let i = input(Role::Worker, "v1.30.2", 30);
+    let err = overlay(&admin_init("kubeadm.k8s.io/v1beta3"), SOURCE, &i)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(SOURCE) && err.contains("JoinConfiguration"), "{err}");
+}
+
