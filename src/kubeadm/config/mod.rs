@@ -4,6 +4,7 @@
 //! - [`ConfigInput`]: plain data the caller maps its settings into;
 //! - [`render`]: the multi-document YAML for the role and Kubernetes version;
 //! - [`overlay`]: the admin's `--config` file with the rootless fields set;
+//! - [`flannel_manifest`]: the bundled flannel manifest for a registry and pod network.
 //!
 //! Everything is built as typed serde values and rendered by serde_yaml: no
 //! user-given value is ever spliced into YAML (or JSON) text.
@@ -18,6 +19,7 @@
 //! documents (with the rootless settings) filled.
 
 mod args;
+pub mod flannel;
 mod overlay;
 pub mod types;
 
@@ -27,6 +29,7 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 pub use args::ExtraArgs;
+pub use flannel::flannel_manifest;
 pub use overlay::{admin_facts, overlay, AdminFacts};
 use types::*;
 
