@@ -53,10 +53,7 @@ pub fn flannel_manifest(registry: Option<&str>, pod_cidr: &str) -> Result<String
                 }
             }
             Some("ConfigMap") => {
-                if let Some(slot) = doc
-                    .get_mut("data")
-                    .and_then(|d| d.get_mut("net-conf.json"))
-                {
+                if let Some(slot) = doc.get_mut("data").and_then(|d| d.get_mut("net-conf.json")) {
                     *slot = Value::from(set_network(slot, pod_cidr)?);
                     net_conf += 1;
                 }
@@ -71,7 +68,8 @@ pub fn flannel_manifest(registry: Option<&str>, pod_cidr: &str) -> Result<String
 }
 
 fn check_ipv4_cidr(cidr: &str) -> Result<()> {
-    let bad = || anyhow!("flannel: bad pod network {cidr:?} (want an IPv4 CIDR like 10.244.0.0/16)");
+    let bad =
+        || anyhow!("flannel: bad pod network {cidr:?} (want an IPv4 CIDR like 10.244.0.0/16)");
     let (addr, len) = cidr.split_once('/').ok_or_else(bad)?;
     let addr: IpAddr = addr.parse().map_err(|_| bad())?;
     let len: u8 = len.parse().map_err(|_| bad())?;
@@ -212,7 +210,7 @@ mod tests {
 
     fn daemonset(docs: &[Value]) -> &Value {
         docs.iter()
-            .find(|d| d["kind"] == Value::from("DaemonSet"))
+            .find(|d| d["kind"] == "DaemonSet")
             .expect("a DaemonSet")
     }
 
@@ -228,7 +226,7 @@ mod tests {
     fn net_conf(docs: &[Value]) -> Value {
         let cm = docs
             .iter()
-            .find(|d| d["metadata"]["name"] == Value::from("kube-flannel-cfg"))
+            .find(|d| d["metadata"]["name"] == "kube-flannel-cfg")
             .unwrap();
         serde_yaml::from_str(cm["data"]["net-conf.json"].as_str().unwrap()).unwrap()
     }
@@ -265,8 +263,9 @@ mod tests {
             .collect();
         assert_eq!(init, ["install-cni-plugin", "install-cni"]);
         assert_eq!(net_conf(&d)["Backend"]["Type"], Value::from("vxlan"));
-        let cm = d.iter().find(|d| d["kind"] == Value::from("ConfigMap")).unwrap();
-        let cni: Value = serde_yaml::from_str(cm["data"]["cni-conf.json"].as_str().unwrap()).unwrap();
+        let cm = d.iter().find(|d| d["kind"] == "ConfigMap").unwrap();
+        let cni: Value =
+            serde_yaml::from_str(cm["data"]["cni-conf.json"].as_str().unwrap()).unwrap();
         assert_eq!(cni["plugins"][0]["type"], Value::from("flannel"));
     }
 
@@ -309,7 +308,7 @@ mod tests {
     fn net_conf_stays_valid_json() {
         let out = flannel_manifest(None, "10.20.0.0/16").unwrap();
         let d = docs(&out);
-        let cm = d.iter().find(|d| d["kind"] == Value::from("ConfigMap")).unwrap();
+        let cm = d.iter().find(|d| d["kind"] == "ConfigMap").unwrap();
         let text = cm["data"]["net-conf.json"].as_str().unwrap();
         assert!(text.trim_start().starts_with('{'), "{text}");
         assert!(text.contains("\"Network\": \"10.20.0.0/16\""), "{text}");
@@ -318,11 +317,20 @@ mod tests {
 
     #[test]
     fn bad_inputs_are_refused() {
-        for cidr in ["10.244.0.0", "10.244.0.0/33", "fd00::/64", "x/16", "10.0.0.0/16\"}"] {
+        for cidr in [
+            "10.244.0.0",
+            "10.244.0.0/33",
+            "fd00::/64",
+            "x/16",
+            "10.0.0.0/16\"}",
+        ] {
             assert!(flannel_manifest(None, cidr).is_err(), "{cidr}");
         }
         for reg in ["", "https://registry.local", "a b"] {
-            assert!(flannel_manifest(Some(reg), "10.244.0.0/16").is_err(), "{reg}");
+            assert!(
+                flannel_manifest(Some(reg), "10.244.0.0/16").is_err(),
+                "{reg}"
+            );
         }
     }
 

@@ -151,7 +151,8 @@ pub fn admin_facts(admin_yaml: &str, source: &str) -> Result<AdminFacts> {
     for doc in &docs {
         if is_kubeadm(doc, KIND_INIT) {
             facts.advertise_address = get(doc, &["localAPIEndpoint", "advertiseAddress"]);
-            facts.bind_port = get(doc, &["localAPIEndpoint", "bindPort"]).and_then(|p| p.parse().ok());
+            facts.bind_port =
+                get(doc, &["localAPIEndpoint", "bindPort"]).and_then(|p| p.parse().ok());
         } else if is_kubeadm(doc, KIND_JOIN) {
             facts.control_plane_join = lookup(&doc.value, &["controlPlane"]).is_some();
             if facts.control_plane_join {
@@ -274,7 +275,10 @@ impl Editor<'_> {
                     *slot = Value::Sequence(Vec::new());
                 }
                 let args = slot.as_sequence_mut().ok_or_else(|| bad(self.source))?;
-                if args.iter().any(|a| a.get("name") == Some(&Value::from(name))) {
+                if args
+                    .iter()
+                    .any(|a| a.get("name") == Some(&Value::from(name)))
+                {
                     return Ok(());
                 }
                 let mut arg = Mapping::new();
@@ -325,7 +329,11 @@ fn from_typed(doc: &Value, path: &[&str]) -> Value {
 /// with the fields rootless operation needs set. Returns the new YAML and the
 /// paths of the fields u7s set or changed (`Kind.field.path`), for the caller
 /// to report on stderr.
-pub fn overlay(admin_yaml: &str, source: &str, input: &ConfigInput) -> Result<(String, Vec<String>)> {
+pub fn overlay(
+    admin_yaml: &str,
+    source: &str,
+    input: &ConfigInput,
+) -> Result<(String, Vec<String>)> {
     let (mut docs, file_api) = parse(admin_yaml, source)?;
     let our_api = input.api()?;
     if let Some(api) = file_api {
@@ -376,7 +384,9 @@ pub fn overlay(admin_yaml: &str, source: &str, input: &ConfigInput) -> Result<(S
             continue;
         }
         if *kind == KIND_JOIN {
-            bail!("{source}: has no JoinConfiguration, which kubeadm join needs (discovery); add one");
+            bail!(
+                "{source}: has no JoinConfiguration, which kubeadm join needs (discovery); add one"
+            );
         }
         let api_version = match *kind {
             KIND_KUBELET => KUBELET_API,
@@ -405,11 +415,23 @@ pub fn overlay(admin_yaml: &str, source: &str, input: &ConfigInput) -> Result<(S
             if !(kubeadm && kind == KIND_JOIN) {
                 continue;
             }
-            ed.apply(v, &kind, &["nodeRegistration", "criSocket"], cri.clone(), Mode::Force)?;
+            ed.apply(
+                v,
+                &kind,
+                &["nodeRegistration", "criSocket"],
+                cri.clone(),
+                Mode::Force,
+            )?;
             if input.role == Role::ControlPlaneJoin {
                 let ep = ["controlPlane", "localAPIEndpoint"];
                 let addr = Value::from(input.advertise_address.as_str());
-                ed.apply(v, &kind, &[ep[0], ep[1], "advertiseAddress"], addr, Mode::Check)?;
+                ed.apply(
+                    v,
+                    &kind,
+                    &[ep[0], ep[1], "advertiseAddress"],
+                    addr,
+                    Mode::Check,
+                )?;
                 let port = Value::from(input.bind_port);
                 ed.apply(v, &kind, &[ep[0], ep[1], "bindPort"], port, Mode::Check)?;
             }
@@ -417,7 +439,13 @@ pub fn overlay(admin_yaml: &str, source: &str, input: &ConfigInput) -> Result<(S
         }
         match kind.as_str() {
             KIND_INIT if kubeadm => {
-                ed.apply(v, &kind, &["nodeRegistration", "criSocket"], cri.clone(), Mode::Force)?;
+                ed.apply(
+                    v,
+                    &kind,
+                    &["nodeRegistration", "criSocket"],
+                    cri.clone(),
+                    Mode::Force,
+                )?;
                 for field in ["advertiseAddress", "bindPort"] {
                     let path = ["localAPIEndpoint", field];
                     ed.apply(v, &kind, &path, from_typed(&init, &path), Mode::Check)?;

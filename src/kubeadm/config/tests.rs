@@ -21,7 +21,11 @@ fn input(role: Role, version: &str, minor: u32) -> ConfigInput {
         control_plane_endpoint: (!joining).then(|| "192.168.122.57:6443".to_string()),
         join_endpoint: joining.then(|| "192.168.122.10:6443".to_string()),
         token: joining.then(|| TOKEN.to_string()),
-        ca_cert_hashes: if joining { vec![HASH.to_string()] } else { vec![] },
+        ca_cert_hashes: if joining {
+            vec![HASH.to_string()]
+        } else {
+            vec![]
+        },
         unsafe_skip_ca_verification: false,
         certificate_key: (role == Role::ControlPlaneJoin).then(|| KEY.to_string()),
         node_name: Some("host-57".to_string()),
@@ -54,7 +58,7 @@ fn kinds(docs: &[Value]) -> Vec<&str> {
 
 fn doc<'a>(docs: &'a [Value], kind: &str) -> &'a Value {
     docs.iter()
-        .find(|d| d["kind"] == Value::from(kind))
+        .find(|d| d["kind"] == kind)
         .unwrap_or_else(|| panic!("no {kind} in {docs:?}"))
 }
 
@@ -86,7 +90,10 @@ fn extra_args(v: &Value, api: KubeadmApi) -> Vec<(String, String)> {
             .map(|e| {
                 assert_eq!(e.as_mapping().unwrap().len(), 2, "{e:?}");
                 let name = e["name"].as_str().unwrap().to_string();
-                (name, e["value"].as_str().expect("string values").to_string())
+                (
+                    name,
+                    e["value"].as_str().expect("string values").to_string(),
+                )
             })
             .collect(),
     }
@@ -124,7 +131,10 @@ fn init_for_each_version() {
 
         let init = doc(&docs, KIND_INIT);
         assert_eq!(init["apiVersion"], s(api.as_str()), "{version}");
-        assert_eq!(init["localAPIEndpoint"]["advertiseAddress"], s("192.168.122.57"));
+        assert_eq!(
+            init["localAPIEndpoint"]["advertiseAddress"],
+            s("192.168.122.57")
+        );
         assert_eq!(init["localAPIEndpoint"]["bindPort"], Value::from(6443));
         assert_eq!(init["nodeRegistration"]["criSocket"], s(CRI_SOCKET));
         assert_eq!(init["nodeRegistration"]["name"], s("host-57"));
@@ -141,8 +151,14 @@ fn init_for_each_version() {
         let etcd = &cc["etcd"]["local"];
         assert_eq!(etcd["imageRepository"], s("registry.local/k8s-p10"));
         assert_eq!(etcd["dataDir"], s("/var/lib/podsec/u7s/etcd"));
-        assert_eq!(etcd["serverCertSANs"], strings(&["192.168.122.57", "127.0.0.1"]));
-        assert_eq!(etcd["peerCertSANs"], strings(&["192.168.122.57", "127.0.0.1"]));
+        assert_eq!(
+            etcd["serverCertSANs"],
+            strings(&["192.168.122.57", "127.0.0.1"])
+        );
+        assert_eq!(
+            etcd["peerCertSANs"],
+            strings(&["192.168.122.57", "127.0.0.1"])
+        );
         assert_eq!(
             extra_args(&etcd["extraArgs"], api),
             pairs(&[("listen-peer-urls", "https://0.0.0.0:2380")])
@@ -154,7 +170,10 @@ fn init_for_each_version() {
                 ("etcd-servers", "https://127.0.0.1:2379"),
             ])
         );
-        assert_eq!(cc["apiServer"]["certSANs"], strings(&["k8s.example.org", "127.0.0.1"]));
+        assert_eq!(
+            cc["apiServer"]["certSANs"],
+            strings(&["k8s.example.org", "127.0.0.1"])
+        );
         assert_eq!(
             extra_args(&cc["controllerManager"]["extraArgs"], api),
             pairs(&[
@@ -173,7 +192,10 @@ fn init_for_each_version() {
         assert_eq!(kubelet["apiVersion"], s("kubelet.config.k8s.io/v1beta1"));
         assert_eq!(kubelet["cgroupDriver"], s("cgroupfs"));
         assert_eq!(kubelet["failSwapOn"], Value::from(false));
-        assert_eq!(kubelet["featureGates"]["KubeletInUserNamespace"], Value::from(true));
+        assert_eq!(
+            kubelet["featureGates"]["KubeletInUserNamespace"],
+            Value::from(true)
+        );
         assert_eq!(kubelet["evictionHard"]["nodefs.available"], s("3%"));
         assert_eq!(kubelet["localStorageCapacityIsolation"], Value::from(false));
         assert_eq!(kubelet["cgroupsPerQOS"], Value::from(true));
@@ -205,7 +227,8 @@ fn init_with_every_option() {
         i.patches_dir = Some("/etc/u7s/patches".to_string());
         i.skip_phases = vec!["addon/kube-proxy".to_string()];
         i.kubelet_extra_args = vec![("node-ip".to_string(), "192.168.122.57".to_string())];
-        i.kubelet_volume_plugin_dir = Some("/var/lib/u7s-admin/.local/share/usernetes/kubelet-plugins-exec".to_string());
+        i.kubelet_volume_plugin_dir =
+            Some("/var/lib/u7s-admin/.local/share/usernetes/kubelet-plugins-exec".to_string());
         i.cert_sans = vec!["127.0.0.1".to_string(), "10.0.0.1".to_string()];
         let docs = parse(&render(&i).unwrap());
 
@@ -227,7 +250,10 @@ fn init_with_every_option() {
         assert_eq!(cc["certificatesDir"], s("/etc/kubernetes/pki2"));
         assert_eq!(cc["featureGates"]["EtcdLearnerMode"], Value::from(true));
         // 127.0.0.1 is not repeated.
-        assert_eq!(cc["apiServer"]["certSANs"], strings(&["127.0.0.1", "10.0.0.1"]));
+        assert_eq!(
+            cc["apiServer"]["certSANs"],
+            strings(&["127.0.0.1", "10.0.0.1"])
+        );
 
         let kubelet = doc(&docs, KIND_KUBELET);
         assert_eq!(kubelet["clusterDomain"], s("corp.local"));
@@ -264,7 +290,10 @@ fn worker_join_for_each_version() {
         assert!(join["discovery"].get("file").is_none());
         assert_eq!(join["nodeRegistration"]["criSocket"], s(CRI_SOCKET));
         assert_eq!(join["nodeRegistration"]["name"], s("host-57"));
-        assert!(join.get("controlPlane").is_none(), "a worker has no controlPlane");
+        assert!(
+            join.get("controlPlane").is_none(),
+            "a worker has no controlPlane"
+        );
         assert!(join.get("timeouts").is_none());
     }
 }
@@ -276,7 +305,10 @@ fn control_plane_join_for_each_version() {
         assert_eq!(kinds(&docs), [KIND_JOIN], "{version}");
         let join = &docs[0];
         let cp = &join["controlPlane"];
-        assert_eq!(cp["localAPIEndpoint"]["advertiseAddress"], s("192.168.122.57"));
+        assert_eq!(
+            cp["localAPIEndpoint"]["advertiseAddress"],
+            s("192.168.122.57")
+        );
         assert_eq!(cp["localAPIEndpoint"]["bindPort"], Value::from(6443));
         assert_eq!(cp["certificateKey"], s(KEY));
         assert_eq!(join["discovery"]["bootstrapToken"]["token"], s(TOKEN));
@@ -309,7 +341,10 @@ fn join_with_unsafe_skip_file_and_tls_token() {
     i.tls_bootstrap_token = Some("123456.abcdefabcdefabcd".to_string());
     let docs = parse(&render(&i).unwrap());
     let d = &docs[0]["discovery"];
-    assert_eq!(d["bootstrapToken"]["unsafeSkipCAVerification"], Value::from(true));
+    assert_eq!(
+        d["bootstrapToken"]["unsafeSkipCAVerification"],
+        Value::from(true)
+    );
     assert!(d["bootstrapToken"].get("caCertHashes").is_none());
     assert_eq!(d["tlsBootstrapToken"], s("123456.abcdefabcdefabcd"));
 
@@ -320,7 +355,10 @@ fn join_with_unsafe_skip_file_and_tls_token() {
     i.discovery_file = Some("/etc/kubernetes/discovery.conf".to_string());
     let docs = parse(&render(&i).unwrap());
     let d = &docs[0]["discovery"];
-    assert_eq!(d["file"]["kubeConfigPath"], s("/etc/kubernetes/discovery.conf"));
+    assert_eq!(
+        d["file"]["kubeConfigPath"],
+        s("/etc/kubernetes/discovery.conf")
+    );
     assert!(d.get("bootstrapToken").is_none());
 }
 
@@ -348,7 +386,10 @@ fn versions_are_checked() {
         ("v1.300.1", 30),
         ("v1.30.2\nx: y", 30),
     ] {
-        assert!(render(&input(Role::InitMaster, version, minor)).is_err(), "{version:?}");
+        assert!(
+            render(&input(Role::InitMaster, version, minor)).is_err(),
+            "{version:?}"
+        );
     }
     assert!(render(&input(Role::InitMaster, "v1.31.0-rc.1", 31)).is_ok());
     assert!(render(&input(Role::InitMaster, "v1.31", 31)).is_ok());
@@ -430,12 +471,23 @@ fn overlay_keeps_the_admins_fields_and_sets_the_rootless_ones() {
 
         let init = find(&docs, KIND_INIT);
         assert_eq!(init["nodeRegistration"]["criSocket"], s(CRI_SOCKET));
-        assert_eq!(init["nodeRegistration"]["taints"], Value::Sequence(vec![]), "kept");
-        assert_eq!(init["localAPIEndpoint"]["advertiseAddress"], s("192.168.122.57"));
+        assert_eq!(
+            init["nodeRegistration"]["taints"],
+            Value::Sequence(vec![]),
+            "kept"
+        );
+        assert_eq!(
+            init["localAPIEndpoint"]["advertiseAddress"],
+            s("192.168.122.57")
+        );
 
         let cc = find(&docs, KIND_CLUSTER);
         assert_eq!(cc["clusterName"], s("lab"), "kept");
-        assert_eq!(cc["imageRepository"], s("mirror.example.org/k8s"), "the admin's choice");
+        assert_eq!(
+            cc["imageRepository"],
+            s("mirror.example.org/k8s"),
+            "the admin's choice"
+        );
         assert_eq!(cc["kubernetesVersion"], s(version), "absent: set");
         assert_eq!(cc["etcd"]["local"]["dataDir"], s(ETCD_DATA_DIR));
         assert_eq!(
@@ -450,9 +502,19 @@ fn overlay_keeps_the_admins_fields_and_sets_the_rootless_ones() {
         let kubelet = find(&docs, KIND_KUBELET);
         assert_eq!(kubelet["maxPods"], Value::from(50), "kept");
         assert_eq!(kubelet["cgroupDriver"], s("cgroupfs"), "forced");
-        assert_eq!(kubelet["featureGates"]["GracefulNodeShutdown"], Value::from(true));
-        assert_eq!(kubelet["featureGates"]["KubeletInUserNamespace"], Value::from(true));
-        assert_eq!(kubelet["evictionHard"]["memory.available"], s("200Mi"), "kept");
+        assert_eq!(
+            kubelet["featureGates"]["GracefulNodeShutdown"],
+            Value::from(true)
+        );
+        assert_eq!(
+            kubelet["featureGates"]["KubeletInUserNamespace"],
+            Value::from(true)
+        );
+        assert_eq!(
+            kubelet["evictionHard"]["memory.available"],
+            s("200Mi"),
+            "kept"
+        );
         assert!(kubelet["evictionHard"].get("nodefs.available").is_none());
         assert_eq!(kubelet["enforceNodeAllocatable"], Value::Sequence(vec![]));
 
@@ -511,12 +573,18 @@ fn overlay_refuses_an_api_version_that_does_not_fit() {
         .unwrap_err()
         .to_string();
     assert!(err.contains(SOURCE), "{err}");
-    assert!(err.contains("kubeadm.k8s.io/v1beta3"), "names the fix: {err}");
+    assert!(
+        err.contains("kubeadm.k8s.io/v1beta3"),
+        "names the fix: {err}"
+    );
     assert!(!err.contains('\n'), "one line: {err}");
 
     let old = admin_init("kubeadm.k8s.io/v1beta2");
     let err = overlay(&old, SOURCE, &i).unwrap_err().to_string();
-    assert!(err.contains(SOURCE) && err.contains("kubeadm config migrate"), "{err}");
+    assert!(
+        err.contains(SOURCE) && err.contains("kubeadm config migrate"),
+        "{err}"
+    );
     assert!(!err.contains('\n'), "one line: {err}");
 
     // v1beta3 is still read by kubeadm 1.31 (deprecated): accepted.
@@ -530,13 +598,16 @@ fn overlay_refuses_mixed_versions_and_bad_documents() {
     let mixed = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\n---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n";
     let err = overlay(mixed, SOURCE, &i).unwrap_err().to_string();
     assert!(err.contains("mixes"), "{err}");
-    let err = overlay("kind: InitConfiguration\n", SOURCE, &i).unwrap_err().to_string();
+    let err = overlay("kind: InitConfiguration\n", SOURCE, &i)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains(SOURCE) && err.contains("apiVersion"), "{err}");
     let err = overlay("a: [b\n", SOURCE, &i).unwrap_err().to_string();
     assert!(err.contains(SOURCE) && !err.contains('\n'), "{err}");
     let bad_kubelet = "apiVersion: kubelet.config.k8s.io/v1alpha1\nkind: KubeletConfiguration\n";
     assert!(overlay(bad_kubelet, SOURCE, &i).is_err());
-    let bad_shape = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nnodeRegistration: 5\n";
+    let bad_shape =
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nnodeRegistration: 5\n";
     let err = overlay(bad_shape, SOURCE, &i).unwrap_err().to_string();
     assert!(err.contains("nodeRegistration"), "{err}");
 }
@@ -546,11 +617,17 @@ fn overlay_refuses_a_network_the_node_was_not_prepared_for() {
     let i = input(Role::InitMaster, "v1.30.2", 30);
     let file = admin_init("kubeadm.k8s.io/v1beta3").replace("10.244.0.0/16", "10.50.0.0/16");
     let err = overlay(&file, SOURCE, &i).unwrap_err().to_string();
-    assert!(err.contains("podSubnet") && err.contains("10.50.0.0/16"), "{err}");
+    assert!(
+        err.contains("podSubnet") && err.contains("10.50.0.0/16"),
+        "{err}"
+    );
     // admin_facts lets the caller prepare for the file's values instead.
     let facts = admin_facts(&file, SOURCE).unwrap();
     assert_eq!(facts.pod_subnet.as_deref(), Some("10.50.0.0/16"));
-    assert_eq!(facts.image_repository.as_deref(), Some("mirror.example.org/k8s"));
+    assert_eq!(
+        facts.image_repository.as_deref(),
+        Some("mirror.example.org/k8s")
+    );
     assert_eq!(facts.api, Some(KubeadmApi::V1Beta3));
     let mut i = i;
     i.pod_subnet = "10.50.0.0/16".to_string();
@@ -568,13 +645,31 @@ fn overlay_of_a_minimal_init_file_adds_the_missing_documents() {
     .unwrap();
     let docs = parse(&text);
     assert_eq!(docs.len(), 4);
-    assert_eq!(find(&docs, KIND_INIT)["apiVersion"], s("kubeadm.k8s.io/v1beta4"));
-    assert_eq!(find(&docs, KIND_INIT)["nodeRegistration"]["criSocket"], s(CRI_SOCKET));
-    assert_eq!(find(&docs, KIND_CLUSTER)["imageRepository"], s("registry.local/k8s-p10"));
+    assert_eq!(
+        find(&docs, KIND_INIT)["apiVersion"],
+        s("kubeadm.k8s.io/v1beta4")
+    );
+    assert_eq!(
+        find(&docs, KIND_INIT)["nodeRegistration"]["criSocket"],
+        s(CRI_SOCKET)
+    );
+    assert_eq!(
+        find(&docs, KIND_CLUSTER)["imageRepository"],
+        s("registry.local/k8s-p10")
+    );
     assert_eq!(find(&docs, KIND_KUBELET)["failSwapOn"], Value::from(false));
-    assert_eq!(find(&docs, KIND_KUBELET)["evictionHard"]["nodefs.available"], s("3%"));
-    assert!(set.contains(&"InitConfiguration (added)".to_string()), "{set:?}");
-    assert!(set.contains(&"ClusterConfiguration.imageRepository".to_string()), "{set:?}");
+    assert_eq!(
+        find(&docs, KIND_KUBELET)["evictionHard"]["nodefs.available"],
+        s("3%")
+    );
+    assert!(
+        set.contains(&"InitConfiguration (added)".to_string()),
+        "{set:?}"
+    );
+    assert!(
+        set.contains(&"ClusterConfiguration.imageRepository".to_string()),
+        "{set:?}"
+    );
 }
 
 #[test]
@@ -611,8 +706,15 @@ fn overlay_for_join_touches_only_the_join_configuration() {
     let join = &docs[0];
     assert_eq!(join["nodeRegistration"]["criSocket"], s(CRI_SOCKET));
     assert_eq!(join["nodeRegistration"]["name"], s("worker-7"), "kept");
-    assert_eq!(join["discovery"]["bootstrapToken"]["caCertHashes"], strings(&["sha256:00"]));
-    assert_eq!(docs[1]["cgroupDriver"], s("systemd"), "kubeadm join ignores it");
+    assert_eq!(
+        join["discovery"]["bootstrapToken"]["caCertHashes"],
+        strings(&["sha256:00"])
+    );
+    assert_eq!(
+        docs[1]["cgroupDriver"],
+        s("systemd"),
+        "kubeadm join ignores it"
+    );
     assert_eq!(set, ["JoinConfiguration.nodeRegistration.criSocket"]);
 
     let facts = admin_facts(ADMIN_JOIN, SOURCE).unwrap();
@@ -637,7 +739,10 @@ fn overlay_for_a_control_plane_join() {
     let join = parse(&text)[0].clone();
     let cp = &join["controlPlane"];
     assert_eq!(cp["certificateKey"], s("abc"), "kept");
-    assert_eq!(cp["localAPIEndpoint"]["advertiseAddress"], s("192.168.122.57"));
+    assert_eq!(
+        cp["localAPIEndpoint"]["advertiseAddress"],
+        s("192.168.122.57")
+    );
     assert_eq!(cp["localAPIEndpoint"]["bindPort"], Value::from(6443));
     assert!(set.contains(&"JoinConfiguration.controlPlane.localAPIEndpoint.bindPort".to_string()));
 }
@@ -648,6 +753,8 @@ fn overlay_for_join_needs_a_join_configuration() {
     let err = overlay(&admin_init("kubeadm.k8s.io/v1beta3"), SOURCE, &i)
         .unwrap_err()
         .to_string();
-    assert!(err.contains(SOURCE) && err.contains("JoinConfiguration"), "{err}");
+    assert!(
+        err.contains(SOURCE) && err.contains("JoinConfiguration"),
+        "{err}"
+    );
 }
-
