@@ -67,6 +67,29 @@ pub fn flannel_manifest(registry: Option<&str>, pod_cidr: &str) -> Result<String
     documents_to_string(&docs)
 }
 
+/// The images `flannel_manifest(registry, ..)` refers to, without duplicates,
+/// in manifest order (for pre-pulling them into u7s-admin's storage).
+pub fn flannel_images(registry: Option<&str>) -> Result<Vec<String>> {
+    let text = flannel_manifest(registry, "10.244.0.0/16")?;
+    let mut images: Vec<String> = Vec::new();
+    for doc in parse_documents(&text)? {
+        if doc.get("kind").and_then(Value::as_str) != Some("DaemonSet") {
+            continue;
+        }
+        let spec = &doc["spec"]["template"]["spec"];
+        for list in ["initContainers", "containers"] {
+            for c in spec[list].as_sequence().into_iter().flatten() {
+                if let Some(image) = c["image"].as_str() {
+                    if !images.iter().any(|i| i == image) {
+                        images.push(image.to_string());
+                    }
+                }
+            }
+        }
+    }
+    Ok(images)
+}
+
 fn check_ipv4_cidr(cidr: &str) -> Result<()> {
     let bad =
         || anyhow!("flannel: bad pod network {cidr:?} (want an IPv4 CIDR like 10.244.0.0/16)");
@@ -332,6 +355,18 @@ mod tests {
                 "{reg}"
             );
         }
+    }
+
+    #[test]
+    fn images_for_pre_pulling() {
+        assert_eq!(
+            flannel_images(Some("registry.altlinux.org/p10")).unwrap(),
+            [
+                format!("registry.altlinux.org/p10/flannel-cni-plugin:{FLANNEL_CNI_PLUGIN_TAG}"),
+                format!("registry.altlinux.org/p10/flannel:{FLANNEL_VERSION}"),
+            ]
+        );
+        assert_eq!(flannel_images(None).unwrap().len(), 2);
     }
 
     #[test]

@@ -29,7 +29,7 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 pub use args::ExtraArgs;
-pub use flannel::flannel_manifest;
+pub use flannel::{flannel_images, flannel_manifest};
 pub use overlay::{admin_facts, overlay, AdminFacts};
 use types::*;
 
@@ -97,9 +97,10 @@ impl KubeadmApi {
 }
 
 /// What the node becomes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Role {
     /// `kubeadm init`: the first control-plane node.
+    #[default]
     InitMaster,
     /// `kubeadm join` without `--control-plane`.
     Worker,
@@ -109,6 +110,8 @@ pub enum Role {
 
 /// Everything the generated configuration depends on, as plain data. The
 /// caller maps its flags and settings into it; nothing here reads the host.
+/// `Default` gives empty values (which [`render`] refuses) and port 6443, for
+/// `ConfigInput { role, ..Default::default() }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigInput {
     pub role: Role,
@@ -169,6 +172,41 @@ pub struct ConfigInput {
     /// `$XDG_DATA_HOME/usernetes/kubelet-plugins-exec` of u7s-admin, since the
     /// default under `/usr/libexec` is not writable for it).
     pub kubelet_volume_plugin_dir: Option<String>,
+}
+
+impl Default for ConfigInput {
+    fn default() -> Self {
+        ConfigInput {
+            role: Role::InitMaster,
+            kubernetes_version: String::new(),
+            minor: 0,
+            image_repository: String::new(),
+            advertise_address: String::new(),
+            bind_port: 6443,
+            control_plane_endpoint: None,
+            join_endpoint: None,
+            token: None,
+            ca_cert_hashes: Vec::new(),
+            unsafe_skip_ca_verification: false,
+            certificate_key: None,
+            node_name: None,
+            pod_subnet: String::new(),
+            service_subnet: String::new(),
+            service_dns_domain: None,
+            cert_sans: Vec::new(),
+            cert_dir: None,
+            feature_gates: None,
+            patches_dir: None,
+            skip_phases: Vec::new(),
+            token_ttl: None,
+            discovery_file: None,
+            discovery_timeout: None,
+            tls_bootstrap_token: None,
+            kubelet_extra_args: Vec::new(),
+            cluster_dns: String::new(),
+            kubelet_volume_plugin_dir: None,
+        }
+    }
 }
 
 impl ConfigInput {

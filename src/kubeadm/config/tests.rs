@@ -106,6 +106,14 @@ fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 #[test]
+fn the_default_input_is_refused() {
+    assert!(render(&ConfigInput::default()).is_err());
+    let mut i = input(Role::InitMaster, "v1.30.2", 30);
+    i.pod_subnet = " ".to_string();
+    assert!(render(&i).unwrap_err().to_string().contains("pod network"));
+}
+
+#[test]
 fn api_version_by_minor() {
     assert!(KubeadmApi::for_minor(25).is_err());
     assert_eq!(KubeadmApi::for_minor(26).unwrap(), KubeadmApi::V1Beta3);
