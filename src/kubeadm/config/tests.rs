@@ -595,6 +595,16 @@ fn overlay_refuses_an_api_version_that_does_not_fit() {
     );
     assert!(!err.contains('\n'), "one line: {err}");
 
+    // Past the announced support of v1beta3: refused, with the migration as the fix.
+    let i35 = input(Role::InitMaster, "v1.35.0", 35);
+    let err = overlay(&admin_init("kubeadm.k8s.io/v1beta3"), SOURCE, &i35)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("kubeadm.k8s.io/v1beta4") && err.contains("kubeadm config migrate"),
+        "{err}"
+    );
+
     // v1beta3 is still read by kubeadm 1.31 (deprecated): accepted.
     let i = input(Role::InitMaster, "v1.31.1", 31);
     assert!(overlay(&admin_init("kubeadm.k8s.io/v1beta3"), SOURCE, &i).is_ok());
