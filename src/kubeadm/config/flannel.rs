@@ -1,0 +1,378 @@
+//! The bundled flannel manifest (`data/manifests/flannel/<version>/kube-flannel.yml`),
+//! adapted to the chosen registry and pod network.
+//!
+//! Image naming follows the reference (`kubeflannelYMLToALT`,
+//! `FlannelNameToAlt`, `u7s_images`): in an ALT registry flannel's images are
+//! `<registry>/<platform>/flannel:<tag>` and
+//! `<registry>/<platform>/flannel-cni-plugin:<tag>`, with the upstream tags. The
+//! caller passes `<registry>/<platform>` (e.g. `registry.local/k8s-p10`, its
+//! image repository) or `None` for the upstream images (`docker.io/flannel/...`).
+
+use std::net::IpAddr;
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_yaml::Value;
+
+use super::{documents_to_string, parse_documents};
+
+/// The flannel version u7s ships.
+pub const FLANNEL_VERSION: &str = "v0.26.7";
+/// The flannel-cni-plugin tag that flannel v0.26.7's manifest uses.
+pub const FLANNEL_CNI_PLUGIN_TAG: &str = "v1.7.1-flannel1";
+
+const MANIFEST: &str = include_str!("../../../data/manifests/flannel/v0.26.7/kube-flannel.yml");
+
+/// The bundled manifest as shipped (upstream images, pod network 10.244.0.0/16).
+pub fn bundled() -> &'static str {
+    MANIFEST
+}
+
+/// `kube-flannel.yml` with every DaemonSet (init) container image moved to
+/// `registry` (see the module documentation) and net-conf.json's `Network`
+/// set to `pod_cidr`.
+pub fn flannel_manifest(registry: Option<&str>, pod_cidr: &str) -> Result<String> {
+    let registry = registry
+        .map(|r| {
+            let r = r.trim_end_matches('/');
+            if r.is_empty() || r.contains("://") || r.chars().any(char::is_whitespace) {
+                bail!("flannel manifest: bad image registry {r:?} (want HOST[/PATH], e.g. registry.local/k8s-p10)");
+            }
+            Ok(r)
+        })
+        .transpose()?;
+    check_ipv4_cidr(pod_cidr)?;
+
+    let mut docs = parse_documents(MANIFEST).context("the bundled flannel manifest")?;
+    let mut images = 0;
+    let mut net_conf = 0;
+    for doc in docs.iter_mut() {
+        match doc.get("kind").and_then(Value::as_str) {
+            Some("DaemonSet") => {
+                if let Some(registry) = registry {
+                    images += move_images(doc, registry)?;
+                }
+            }
+            Some("ConfigMap") => {
+                if let Some(slot) = doc.get_mut("data").and_then(|d| d.get_mut("net-conf.json")) {
+                    *slot = Value::from(set_network(slot, pod_cidr)?);
+                    net_conf += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    if net_conf != 1 || (registry.is_some() && images == 0) {
+        bail!("the bundled flannel manifest lacks its ConfigMap net-conf.json or DaemonSet images");
+    }
+    documents_to_string(&docs)
+}
+
+/// The images `flannel_manifest(registry, ..)` refers to, without duplicates,
+/// in manifest order (for pre-pulling them into u7s-admin's storage).
+pub fn flannel_images(registry: Option<&str>) -> Result<Vec<String>> {
+    let text = flannel_manifest(registry, "10.244.0.0/16")?;
+    let mut images: Vec<String> = Vec::new();
+    for doc in parse_documents(&text)? {
+        if doc.get("kind").and_then(Value::as_str) != Some("DaemonSet") {
+            continue;
+        }
+        let spec = &doc["spec"]["template"]["spec"];
+        for list in ["initContainers", "containers"] {
+            for c in spec[list].as_sequence().into_iter().flatten() {
+                if let Some(image) = c["image"].as_str() {
+                    if !images.iter().any(|i| i == image) {
+                        images.push(image.to_string());
+                    }
+                }
+            }
+        }
+    }
+    Ok(images)
+}
+
+fn check_ipv4_cidr(cidr: &str) -> Result<()> {
+    let bad =
+        || anyhow!("flannel: bad pod network {cidr:?} (want an IPv4 CIDR like 10.244.0.0/16)");
+    let (addr, len) = cidr.split_once('/').ok_or_else(bad)?;
+    let addr: IpAddr = addr.parse().map_err(|_| bad())?;
+    let len: u8 = len.parse().map_err(|_| bad())?;
+    if !addr.is_ipv4() || len > 32 {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// Rename the images of `spec.template.spec.{initContainers,containers}[]`.
+fn move_images(daemonset: &mut Value, registry: &str) -> Result<usize> {
+    let mut moved = 0;
+    let spec = daemonset
+        .get_mut("spec")
+        .and_then(|s| s.get_mut("template"))
+        .and_then(|t| t.get_mut("spec"))
+        .ok_or_else(|| anyhow!("flannel DaemonSet without spec.template.spec"))?;
+    for list in ["initContainers", "containers"] {
+        let Some(containers) = spec.get_mut(list).and_then(Value::as_sequence_mut) else {
+            continue;
+        };
+        for container in containers {
+            let Some(image) = container.get_mut("image") else {
+                continue;
+            };
+            let old = image
+                .as_str()
+                .ok_or_else(|| anyhow!("flannel DaemonSet: an image is not a string"))?;
+            *image = Value::from(alt_image(registry, old)?);
+            moved += 1;
+        }
+    }
+    Ok(moved)
+}
+
+/// `docker.io/flannel/flannel-cni-plugin:v1.7.1-flannel1` →
+/// `<registry>/flannel-cni-plugin:v1.7.1-flannel1`; any other flannel image →
+/// `<registry>/flannel:<tag>`.
+fn alt_image(registry: &str, image: &str) -> Result<String> {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    let (name, tag) = last
+        .split_once(':')
+        .ok_or_else(|| anyhow!("flannel image {image:?} has no tag"))?;
+    let name = if name.contains("flannel-cni-plugin") {
+        "flannel-cni-plugin"
+    } else {
+        "flannel"
+    };
+    Ok(format!("{registry}/{name}:{tag}"))
+}
+
+/// net-conf.json with `Network` set; the other keys stay as they are, in order.
+fn set_network(net_conf: &Value, pod_cidr: &str) -> Result<String> {
+    let text = net_conf
+        .as_str()
+        .ok_or_else(|| anyhow!("flannel net-conf.json is not a string"))?;
+    // JSON is YAML: parse it with serde_yaml, edit, and write JSON back.
+    let mut conf: Value = serde_yaml::from_str(text).context("flannel net-conf.json")?;
+    let map = conf
+        .as_mapping_mut()
+        .ok_or_else(|| anyhow!("flannel net-conf.json is not an object"))?;
+    map.insert("Network".into(), pod_cidr.into());
+    let mut out = String::new();
+    write_json(&conf, 0, &mut out)?;
+    out.push('\n');
+    Ok(out)
+}
+
+/// A small JSON writer for YAML values (what net-conf.json holds), indented by two.
+fn write_json(v: &Value, indent: usize, out: &mut String) -> Result<()> {
+    let pad = |n: usize| "  ".repeat(n);
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => json_string(s, out),
+        Value::Sequence(items) => {
+            if items.is_empty() {
+                out.push_str("[]");
+                return Ok(());
+            }
+            out.push_str("[\n");
+            for (i, item) in items.iter().enumerate() {
+                out.push_str(&pad(indent + 1));
+                write_json(item, indent + 1, out)?;
+                out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
+            }
+            out.push_str(&pad(indent));
+            out.push(']');
+        }
+        Value::Mapping(map) => {
+            if map.is_empty() {
+                out.push_str("{}");
+                return Ok(());
+            }
+            out.push_str("{\n");
+            for (i, (k, item)) in map.iter().enumerate() {
+                let k = k
+                    .as_str()
+                    .ok_or_else(|| anyhow!("a JSON object key is not a string"))?;
+                out.push_str(&pad(indent + 1));
+                json_string(k, out);
+                out.push_str(": ");
+                write_json(item, indent + 1, out)?;
+                out.push_str(if i + 1 < map.len() { ",\n" } else { "\n" });
+            }
+            out.push_str(&pad(indent));
+            out.push('}');
+        }
+        Value::Tagged(_) => bail!("a tagged YAML value cannot be written as JSON"),
+    }
+    Ok(())
+}
+
+fn json_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn docs(text: &str) -> Vec<Value> {
+        parse_documents(text).unwrap()
+    }
+
+    fn daemonset(docs: &[Value]) -> &Value {
+        docs.iter()
+            .find(|d| d["kind"] == "DaemonSet")
+            .expect("a DaemonSet")
+    }
+
+    fn images(ds: &Value) -> Vec<String> {
+        let spec = &ds["spec"]["template"]["spec"];
+        ["initContainers", "containers"]
+            .iter()
+            .flat_map(|l| spec[*l].as_sequence().unwrap().iter())
+            .map(|c| c["image"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    fn net_conf(docs: &[Value]) -> Value {
+        let cm = docs
+            .iter()
+            .find(|d| d["metadata"]["name"] == "kube-flannel-cfg")
+            .unwrap();
+        serde_yaml::from_str(cm["data"]["net-conf.json"].as_str().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_bundled_manifest_is_the_upstream_deployment() {
+        let d = docs(bundled());
+        let kinds: Vec<&str> = d.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "Namespace",
+                "ServiceAccount",
+                "ClusterRole",
+                "ClusterRoleBinding",
+                "ConfigMap",
+                "DaemonSet"
+            ]
+        );
+        let ds = daemonset(&d);
+        assert_eq!(
+            images(ds),
+            [
+                format!("docker.io/flannel/flannel-cni-plugin:{FLANNEL_CNI_PLUGIN_TAG}"),
+                format!("docker.io/flannel/flannel:{FLANNEL_VERSION}"),
+                format!("docker.io/flannel/flannel:{FLANNEL_VERSION}"),
+            ]
+        );
+        let init: Vec<&str> = ds["spec"]["template"]["spec"]["initContainers"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(init, ["install-cni-plugin", "install-cni"]);
+        assert_eq!(net_conf(&d)["Backend"]["Type"], Value::from("vxlan"));
+        let cm = d.iter().find(|d| d["kind"] == "ConfigMap").unwrap();
+        let cni: Value =
+            serde_yaml::from_str(cm["data"]["cni-conf.json"].as_str().unwrap()).unwrap();
+        assert_eq!(cni["plugins"][0]["type"], Value::from("flannel"));
+    }
+
+    #[test]
+    fn every_image_moves_to_the_registry_and_the_network_is_set() {
+        let out = flannel_manifest(Some("registry.local/k8s-p10/"), "10.10.0.0/16").unwrap();
+        let d = docs(&out);
+        assert_eq!(d.len(), docs(bundled()).len());
+        assert!(!out.contains("docker.io"), "{out}");
+        assert_eq!(
+            images(daemonset(&d)),
+            [
+                format!("registry.local/k8s-p10/flannel-cni-plugin:{FLANNEL_CNI_PLUGIN_TAG}"),
+                format!("registry.local/k8s-p10/flannel:{FLANNEL_VERSION}"),
+                format!("registry.local/k8s-p10/flannel:{FLANNEL_VERSION}"),
+            ]
+        );
+        let nc = net_conf(&d);
+        assert_eq!(nc["Network"], Value::from("10.10.0.0/16"));
+        assert_eq!(nc["Backend"]["Type"], Value::from("vxlan"));
+        assert_eq!(nc["EnableNFTables"], Value::from(false));
+        // The rest of the manifest is untouched.
+        let ds = daemonset(&d);
+        assert_eq!(ds["metadata"]["namespace"], Value::from("kube-flannel"));
+        assert_eq!(
+            ds["spec"]["template"]["spec"]["containers"][0]["args"][1],
+            Value::from("--kube-subnet-mgr")
+        );
+    }
+
+    #[test]
+    fn no_registry_keeps_the_upstream_images() {
+        let out = flannel_manifest(None, "10.244.0.0/16").unwrap();
+        let d = docs(&out);
+        assert_eq!(images(daemonset(&d)), images(daemonset(&docs(bundled()))));
+        assert_eq!(net_conf(&d)["Network"], Value::from("10.244.0.0/16"));
+    }
+
+    #[test]
+    fn net_conf_stays_valid_json() {
+        let out = flannel_manifest(None, "10.20.0.0/16").unwrap();
+        let d = docs(&out);
+        let cm = d.iter().find(|d| d["kind"] == "ConfigMap").unwrap();
+        let text = cm["data"]["net-conf.json"].as_str().unwrap();
+        assert!(text.trim_start().starts_with('{'), "{text}");
+        assert!(text.contains("\"Network\": \"10.20.0.0/16\""), "{text}");
+        assert!(text.contains("\"EnableNFTables\": false"), "{text}");
+    }
+
+    #[test]
+    fn bad_inputs_are_refused() {
+        for cidr in [
+            "10.244.0.0",
+            "10.244.0.0/33",
+            "fd00::/64",
+            "x/16",
+            "10.0.0.0/16\"}",
+        ] {
+            assert!(flannel_manifest(None, cidr).is_err(), "{cidr}");
+        }
+        for reg in ["", "https://registry.local", "a b"] {
+            assert!(
+                flannel_manifest(Some(reg), "10.244.0.0/16").is_err(),
+                "{reg}"
+            );
+        }
+    }
+
+    #[test]
+    fn images_for_pre_pulling() {
+        assert_eq!(
+            flannel_images(Some("registry.altlinux.org/p10")).unwrap(),
+            [
+                format!("registry.altlinux.org/p10/flannel-cni-plugin:{FLANNEL_CNI_PLUGIN_TAG}"),
+                format!("registry.altlinux.org/p10/flannel:{FLANNEL_VERSION}"),
+            ]
+        );
+        assert_eq!(flannel_images(None).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        let mut out = String::new();
+        json_string("a\"b\\c\n\u{1}", &mut out);
+        assert_eq!(out, r#""a\"b\\c\n\u0001""#);
+    }
+}

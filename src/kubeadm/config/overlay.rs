@@ -1,0 +1,506 @@
+//! The admin's own `kubeadm init|join --config FILE`, made to work rootless.
+//!
+//! The file is parsed as YAML values (not into our typed structs), so every
+//! field the admin wrote survives, known to us or not. Then only what rootless
+//! operation depends on is touched, in three ways:
+//!
+//! - **forced** (the admin's value would break the rootless node, so ours wins):
+//!   `nodeRegistration.criSocket` (crio's socket inside the namespaces),
+//!   `etcd.local.dataDir` (u7s's etcd dir, which init guards against reuse),
+//!   the kubelet's cgroupfs driver, `failSwapOn`, the `KubeletInUserNamespace`
+//!   gate (merged into the admin's gates), `localStorageCapacityIsolation`,
+//!   `cgroupsPerQOS`, `enforceNodeAllocatable: []`, `volumePluginDir` (when u7s
+//!   has one), and kube-proxy's iptables mode and zero conntrack settings
+//!   (kube-proxy cannot write sysctls in a user namespace);
+//! - **defaulted** (set only when absent; a value the admin wrote is a choice that
+//!   still works): `imageRepository` (u7s's registry; the etcd image follows it),
+//!   `kubernetesVersion`, etcd's `listen-peer-urls` extra argument (peers must be
+//!   reachable on loopback, where rootlesskit's port driver delivers them),
+//!   kubelet `evictionHard` and `clusterDNS`, kube-proxy `clusterCIDR`;
+//! - **checked** (the node was prepared for one value: tap0 address, forwarded
+//!   ports, rootlesskit's `--cidr`; set when absent, refused when different):
+//!   the advertise address and bind port, `networking.podSubnet` and
+//!   `networking.serviceSubnet`. The caller should read them with
+//!   [`admin_facts`] first and prepare the node for them.
+//!
+//! Not touched: the apiserver's `etcd-servers` and `advertise-address` and the
+//! controller-manager's node-CIDR flags (kubeadm derives the same values from
+//! local etcd, `localAPIEndpoint` and `podSubnet`), certificate SANs, discovery.
+//!
+//! Missing documents are added (with the file's kubeadm API version) so that
+//! the forced fields exist; for `join` only the JoinConfiguration matters, as
+//! kubeadm join ignores the other kinds. The admin's comments are not kept.
+
+use anyhow::{anyhow, bail, Result};
+use serde_yaml::{Mapping, Value};
+
+use super::types::*;
+use super::{
+    cluster_configuration, documents_to_string, init_configuration, kube_proxy_configuration,
+    kubelet_configuration, parse_documents, ConfigInput, KubeadmApi, Role, CRI_SOCKET,
+    ETCD_DATA_DIR, ETCD_LISTEN_PEER_URLS,
+};
+
+/// What the admin's file says about things the caller must prepare the node for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdminFacts {
+    /// The kubeadm API version of the file's kubeadm documents, if it has any.
+    pub api: Option<KubeadmApi>,
+    /// A JoinConfiguration with `controlPlane`: the admin asks for a control-plane join.
+    pub control_plane_join: bool,
+    /// InitConfiguration `localAPIEndpoint` or JoinConfiguration `controlPlane.localAPIEndpoint`.
+    pub advertise_address: Option<String>,
+    pub bind_port: Option<u16>,
+    pub pod_subnet: Option<String>,
+    pub service_subnet: Option<String>,
+    pub image_repository: Option<String>,
+    pub kubernetes_version: Option<String>,
+    /// JoinConfiguration `discovery.bootstrapToken.apiServerEndpoint`.
+    pub join_endpoint: Option<String>,
+}
+
+/// One parsed document with its identity.
+struct Doc {
+    api_version: String,
+    kind: String,
+    value: Value,
+}
+
+fn parse(admin_yaml: &str, source: &str) -> Result<(Vec<Doc>, Option<KubeadmApi>)> {
+    let values = parse_documents(admin_yaml).map_err(|e| {
+        anyhow!(
+            "{source}: not a valid YAML configuration: {}",
+            one_line(&e.to_string())
+        )
+    })?;
+    let mut docs = Vec::new();
+    let mut api: Option<KubeadmApi> = None;
+    for (i, value) in values.into_iter().enumerate() {
+        let field = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_string);
+        let (Some(api_version), Some(kind)) = (field("apiVersion"), field("kind")) else {
+            bail!(
+                "{source}: document {} has no apiVersion and kind; every document needs both",
+                i + 1
+            );
+        };
+        if let Some(version) = api_version.strip_prefix("kubeadm.k8s.io/") {
+            let this = KubeadmApi::parse(&api_version).ok_or_else(|| {
+                anyhow!(
+                    "{source}: apiVersion {api_version} is not supported (u7s knows kubeadm.k8s.io/v1beta3 and v1beta4); convert it with `kubeadm config migrate --old-config {source} --new-config NEW-FILE`"
+                )
+            })?;
+            if api.is_some_and(|a| a != this) {
+                bail!(
+                    "{source}: mixes kubeadm API versions ({} and {version}); write all kubeadm documents in one version",
+                    api.unwrap().as_str()
+                );
+            }
+            api = Some(this);
+        }
+        let expected = match kind.as_str() {
+            KIND_KUBELET => Some(KUBELET_API),
+            KIND_KUBE_PROXY => Some(KUBE_PROXY_API),
+            _ => None,
+        };
+        if let Some(expected) = expected {
+            if api_version != expected {
+                bail!("{source}: {kind} has apiVersion {api_version}; use {expected}");
+            }
+        }
+        docs.push(Doc {
+            api_version,
+            kind,
+            value,
+        });
+    }
+    Ok((docs, api))
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn is_kubeadm(doc: &Doc, kind: &str) -> bool {
+    doc.kind == kind && doc.api_version.starts_with("kubeadm.k8s.io/")
+}
+
+fn lookup<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter()
+        .try_fold(value, |v, key| v.get(*key))
+        .filter(|v| !v.is_null())
+}
+
+fn scalar_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// What `source` (the admin's `--config` file) says about the things u7s
+/// prepares the node for. Errors name the file.
+pub fn admin_facts(admin_yaml: &str, source: &str) -> Result<AdminFacts> {
+    let (docs, api) = parse(admin_yaml, source)?;
+    let mut facts = AdminFacts {
+        api,
+        ..AdminFacts::default()
+    };
+    let get = |doc: &Doc, path: &[&str]| lookup(&doc.value, path).and_then(scalar_string);
+    for doc in &docs {
+        if is_kubeadm(doc, KIND_INIT) {
+            facts.advertise_address = get(doc, &["localAPIEndpoint", "advertiseAddress"]);
+            facts.bind_port =
+                get(doc, &["localAPIEndpoint", "bindPort"]).and_then(|p| p.parse().ok());
+        } else if is_kubeadm(doc, KIND_JOIN) {
+            facts.control_plane_join = lookup(&doc.value, &["controlPlane"]).is_some();
+            if facts.control_plane_join {
+                let ep = ["controlPlane", "localAPIEndpoint"];
+                facts.advertise_address = get(doc, &[ep[0], ep[1], "advertiseAddress"]);
+                facts.bind_port =
+                    get(doc, &[ep[0], ep[1], "bindPort"]).and_then(|p| p.parse().ok());
+            }
+            facts.join_endpoint = get(doc, &["discovery", "bootstrapToken", "apiServerEndpoint"]);
+        } else if is_kubeadm(doc, KIND_CLUSTER) {
+            facts.pod_subnet = get(doc, &["networking", "podSubnet"]);
+            facts.service_subnet = get(doc, &["networking", "serviceSubnet"]);
+            facts.image_repository = get(doc, &["imageRepository"]);
+            facts.kubernetes_version = get(doc, &["kubernetesVersion"]);
+        }
+    }
+    Ok(facts)
+}
+
+/// How a field is set; see the module documentation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Force,
+    IfAbsent,
+    Check,
+}
+
+struct Editor<'a> {
+    source: &'a str,
+    set: Vec<String>,
+}
+
+impl Editor<'_> {
+    /// Apply `value` at `path` of `doc` (a document of kind `kind`) per `mode`.
+    fn apply(
+        &mut self,
+        doc: &mut Value,
+        kind: &str,
+        path: &[&str],
+        value: Value,
+        mode: Mode,
+    ) -> Result<()> {
+        let name = format!("{kind}.{}", path.join("."));
+        let (last, parents) = path.split_last().expect("a non-empty path");
+        let mut cur = doc;
+        for key in parents {
+            cur = child_mapping(cur, key).map_err(|_| {
+                anyhow!(
+                    "{}: {kind}.{} is not a mapping; fix the file",
+                    self.source,
+                    parents.join(".")
+                )
+            })?;
+        }
+        let map = as_mapping(cur).map_err(|_| {
+            anyhow!(
+                "{}: {kind}.{} is not a mapping; fix the file",
+                self.source,
+                parents.join(".")
+            )
+        })?;
+        let key = Value::from(*last);
+        let current = map.get(&key).filter(|v| !v.is_null());
+        match (mode, current) {
+            (_, None) => {}
+            (Mode::IfAbsent, Some(_)) => return Ok(()),
+            (_, Some(v)) if *v == value => return Ok(()),
+            (Mode::Force, Some(_)) => {}
+            (Mode::Check, Some(v)) => bail!(
+                "{}: {name} is {} but u7s prepared this node for {}; remove the field or make them equal",
+                self.source,
+                scalar_string(v).unwrap_or_else(|| "not a scalar".to_string()),
+                scalar_string(&value).unwrap_or_default(),
+            ),
+        }
+        map.insert(key, value);
+        self.set.push(name);
+        Ok(())
+    }
+
+    /// Add the extra argument `name=value` to the `extraArgs` at `path`, in the
+    /// form of `api`, unless the admin already gave that argument.
+    fn extra_arg_if_absent(
+        &mut self,
+        doc: &mut Value,
+        kind: &str,
+        path: &[&str],
+        api: KubeadmApi,
+        (name, value): (&str, &str),
+    ) -> Result<()> {
+        let report = format!("{kind}.{}.{name}", path.join("."));
+        let bad = |source: &str| {
+            anyhow!(
+                "{source}: {kind}.{} does not have the {} form of {}; fix the file",
+                path.join("."),
+                match api {
+                    KubeadmApi::V1Beta3 => "map",
+                    KubeadmApi::V1Beta4 => "list-of-{name, value}",
+                },
+                api.as_str()
+            )
+        };
+        let (last, parents) = path.split_last().expect("a non-empty path");
+        let mut cur = doc;
+        for key in parents {
+            cur = child_mapping(cur, key).map_err(|_| bad(self.source))?;
+        }
+        let map = as_mapping(cur).map_err(|_| bad(self.source))?;
+        let slot = map.entry(Value::from(*last)).or_insert(Value::Null);
+        match api {
+            KubeadmApi::V1Beta3 => {
+                let args = as_mapping(slot).map_err(|_| bad(self.source))?;
+                if args.contains_key(name) {
+                    return Ok(());
+                }
+                args.insert(Value::from(name), Value::from(value));
+            }
+            KubeadmApi::V1Beta4 => {
+                if slot.is_null() {
+                    *slot = Value::Sequence(Vec::new());
+                }
+                let args = slot.as_sequence_mut().ok_or_else(|| bad(self.source))?;
+                if args
+                    .iter()
+                    .any(|a| a.get("name") == Some(&Value::from(name)))
+                {
+                    return Ok(());
+                }
+                let mut arg = Mapping::new();
+                arg.insert("name".into(), name.into());
+                arg.insert("value".into(), value.into());
+                args.push(Value::Mapping(arg));
+            }
+        }
+        self.set.push(report);
+        Ok(())
+    }
+}
+
+/// `value` as a mapping; null becomes an empty mapping.
+fn as_mapping(value: &mut Value) -> std::result::Result<&mut Mapping, ()> {
+    if value.is_null() {
+        *value = Value::Mapping(Mapping::new());
+    }
+    value.as_mapping_mut().ok_or(())
+}
+
+/// The mapping under `key` of the mapping `value`, created when absent or null.
+fn child_mapping<'v>(value: &'v mut Value, key: &str) -> std::result::Result<&'v mut Value, ()> {
+    let map = as_mapping(value)?;
+    let child = map.entry(Value::from(key)).or_insert(Value::Null);
+    as_mapping(child)?;
+    Ok(child)
+}
+
+fn typed<T: serde::Serialize>(doc: &T) -> Result<Value> {
+    Ok(serde_yaml::to_value(doc)?)
+}
+
+/// A minimal document of `kind`, to be filled by the editor.
+fn skeleton(api_version: &str, kind: &str) -> Value {
+    let mut m = Mapping::new();
+    m.insert("apiVersion".into(), api_version.into());
+    m.insert("kind".into(), kind.into());
+    Value::Mapping(m)
+}
+
+/// Take the value of `path` from a typed document rendered as a value.
+fn from_typed(doc: &Value, path: &[&str]) -> Value {
+    lookup(doc, path).cloned().unwrap_or(Value::Null)
+}
+
+/// The admin's `--config` file (text `admin_yaml`, named `source` in errors)
+/// with the fields rootless operation needs set. Returns the new YAML and the
+/// paths of the fields u7s set or changed (`Kind.field.path`), for the caller
+/// to report on stderr.
+pub fn overlay(
+    admin_yaml: &str,
+    source: &str,
+    input: &ConfigInput,
+) -> Result<(String, Vec<String>)> {
+    let (mut docs, file_api) = parse(admin_yaml, source)?;
+    let our_api = input.api()?;
+    if let Some(api) = file_api {
+        if !api.accepted_by(input.minor) {
+            bail!(
+                "{source}: apiVersion {} does not fit Kubernetes {} (kubeadm 1.{} reads {}); change apiVersion to {}{}",
+                api.as_str(),
+                input.kubernetes_version,
+                input.minor,
+                KubeadmApi::ALL
+                    .iter()
+                    .filter(|a| a.accepted_by(input.minor))
+                    .map(|a| a.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+                our_api.as_str(),
+                match api {
+                    KubeadmApi::V1Beta3 => format!(
+                        " (`kubeadm config migrate --old-config {source} --new-config NEW-FILE` converts it)"
+                    ),
+                    KubeadmApi::V1Beta4 => " and extraArgs to the map form".to_string(),
+                },
+            );
+        }
+    }
+    let api = file_api.unwrap_or(our_api);
+    let facts = admin_facts(admin_yaml, source)?;
+    let joining = input.role != Role::InitMaster;
+    if joining && facts.control_plane_join != (input.role == Role::ControlPlaneJoin) {
+        bail!(
+            "{source}: the JoinConfiguration {} controlPlane but u7s prepared a {}; make the file and the command line agree",
+            if facts.control_plane_join { "has" } else { "has no" },
+            if input.role == Role::ControlPlaneJoin { "control-plane join" } else { "worker join" },
+        );
+    }
+
+    let mut ed = Editor {
+        source,
+        set: Vec::new(),
+    };
+    let wanted: &[&str] = if joining {
+        &[KIND_JOIN]
+    } else {
+        &[KIND_INIT, KIND_CLUSTER, KIND_KUBELET, KIND_KUBE_PROXY]
+    };
+    for kind in wanted {
+        if docs.iter().any(|d| d.kind == *kind) {
+            continue;
+        }
+        if *kind == KIND_JOIN {
+            bail!(
+                "{source}: has no JoinConfiguration, which kubeadm join needs (discovery); add one"
+            );
+        }
+        let api_version = match *kind {
+            KIND_KUBELET => KUBELET_API,
+            KIND_KUBE_PROXY => KUBE_PROXY_API,
+            _ => api.as_str(),
+        };
+        docs.push(Doc {
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+            value: skeleton(api_version, kind),
+        });
+        ed.set.push(format!("{kind} (added)"));
+    }
+
+    let init = typed(&init_configuration(input, api))?;
+    let cluster = typed(&cluster_configuration(input, api))?;
+    let kubelet = typed(&kubelet_configuration(input))?;
+    let proxy = typed(&kube_proxy_configuration(input))?;
+    let cri = Value::from(CRI_SOCKET);
+
+    for doc in docs.iter_mut() {
+        let kind = doc.kind.clone();
+        let kubeadm = doc.api_version.starts_with("kubeadm.k8s.io/");
+        let v = &mut doc.value;
+        if joining {
+            if !(kubeadm && kind == KIND_JOIN) {
+                continue;
+            }
+            ed.apply(
+                v,
+                &kind,
+                &["nodeRegistration", "criSocket"],
+                cri.clone(),
+                Mode::Force,
+            )?;
+            if input.role == Role::ControlPlaneJoin {
+                let ep = ["controlPlane", "localAPIEndpoint"];
+                let addr = Value::from(input.advertise_address.as_str());
+                ed.apply(
+                    v,
+                    &kind,
+                    &[ep[0], ep[1], "advertiseAddress"],
+                    addr,
+                    Mode::Check,
+                )?;
+                let port = Value::from(input.bind_port);
+                ed.apply(v, &kind, &[ep[0], ep[1], "bindPort"], port, Mode::Check)?;
+            }
+            continue;
+        }
+        match kind.as_str() {
+            KIND_INIT if kubeadm => {
+                ed.apply(
+                    v,
+                    &kind,
+                    &["nodeRegistration", "criSocket"],
+                    cri.clone(),
+                    Mode::Force,
+                )?;
+                for field in ["advertiseAddress", "bindPort"] {
+                    let path = ["localAPIEndpoint", field];
+                    ed.apply(v, &kind, &path, from_typed(&init, &path), Mode::Check)?;
+                }
+            }
+            KIND_CLUSTER if kubeadm => {
+                for (path, mode) in [
+                    (&["imageRepository"][..], Mode::IfAbsent),
+                    (&["kubernetesVersion"][..], Mode::IfAbsent),
+                    (&["networking", "podSubnet"][..], Mode::Check),
+                    (&["networking", "serviceSubnet"][..], Mode::Check),
+                ] {
+                    ed.apply(v, &kind, path, from_typed(&cluster, path), mode)?;
+                }
+                if lookup(v, &["etcd", "external"]).is_none() {
+                    let dir = Value::from(ETCD_DATA_DIR);
+                    ed.apply(v, &kind, &["etcd", "local", "dataDir"], dir, Mode::Force)?;
+                    let path = ["etcd", "local", "extraArgs"];
+                    let arg = ("listen-peer-urls", ETCD_LISTEN_PEER_URLS);
+                    ed.extra_arg_if_absent(v, &kind, &path, api, arg)?;
+                }
+            }
+            KIND_KUBELET => {
+                for (path, mode) in [
+                    (&["cgroupDriver"][..], Mode::Force),
+                    (&["failSwapOn"][..], Mode::Force),
+                    (&["featureGates", "KubeletInUserNamespace"][..], Mode::Force),
+                    (&["localStorageCapacityIsolation"][..], Mode::Force),
+                    (&["cgroupsPerQOS"][..], Mode::Force),
+                    (&["enforceNodeAllocatable"][..], Mode::Force),
+                    (&["evictionHard"][..], Mode::IfAbsent),
+                    (&["clusterDNS"][..], Mode::IfAbsent),
+                ] {
+                    ed.apply(v, &kind, path, from_typed(&kubelet, path), mode)?;
+                }
+                if input.kubelet_volume_plugin_dir.is_some() {
+                    let path = ["volumePluginDir"];
+                    ed.apply(v, &kind, &path, from_typed(&kubelet, &path), Mode::Force)?;
+                }
+            }
+            KIND_KUBE_PROXY => {
+                for (path, mode) in [
+                    (&["mode"][..], Mode::Force),
+                    (&["conntrack", "maxPerCore"][..], Mode::Force),
+                    (&["conntrack", "tcpEstablishedTimeout"][..], Mode::Force),
+                    (&["conntrack", "tcpCloseWaitTimeout"][..], Mode::Force),
+                    (&["clusterCIDR"][..], Mode::IfAbsent),
+                ] {
+                    ed.apply(v, &kind, path, from_typed(&proxy, path), mode)?;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    let values: Vec<Value> = docs.into_iter().map(|d| d.value).collect();
+    Ok((documents_to_string(&values)?, ed.set))
+}
