@@ -9,6 +9,7 @@
 //! - `users`: the u7s-admin account and the environment a process inside gets;
 //! - `flow`: the host steps of init/join as data, shared by `--dry-run` and the real run;
 //! - `kubeadm`: the kubeadm command line (flags) and the kubeadm configuration;
+//! - `roles`: the service roles the systemd units run (crio, kubelet, start/stop);
 //! - `settings`: host facts and everything derived from them (registry, networks, env file).
 
 pub mod applets;
@@ -17,6 +18,7 @@ pub mod flow;
 pub mod kubeadm;
 pub mod log;
 pub mod ns;
+pub mod roles;
 pub mod settings;
 pub mod tools;
 pub mod users;

@@ -5,12 +5,17 @@
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
+mod crio;
 mod haproxy;
+mod init_crio;
 mod inside;
 mod kubeadm;
 mod kubectl;
+mod kubelet;
 mod nsenter;
+mod ping_group_range;
 mod rootlessctl;
+mod service;
 
 pub use inside::run_inside;
 
@@ -60,6 +65,36 @@ pub const APPLETS: &[(&str, &str, Main)] = &[
         "haproxy-config",
         "print an haproxy configuration balancing the API over the masters",
         haproxy::main,
+    ),
+    (
+        "crio",
+        "service role (rootlesskit child): write the rootless crio.conf, run the real crio",
+        crio::main,
+    ),
+    (
+        "kubelet",
+        "service role: the real kubelet inside the namespaces, with the rootless settings",
+        kubelet::main,
+    ),
+    (
+        "_kubelet",
+        "second half of `kubelet`, already inside the namespaces",
+        kubelet::inside,
+    ),
+    (
+        "init-crio",
+        "service role: wait (bounded) until CRI-O answers on its socket",
+        init_crio::main,
+    ),
+    (
+        "ping-group-range",
+        "service role (root): let every group use ping sockets (slirp4netns ICMP)",
+        ping_group_range::main,
+    ),
+    (
+        "service",
+        "service role (root): start|stop u7s.target in the u7s-admin user manager",
+        service::main,
     ),
 ];
 
@@ -147,7 +182,8 @@ mod tests {
         assert_eq!(applet_name(OsStr::new("nsenter_u7s")), "nsenter_u7s");
         assert_eq!(applet_name(OsStr::new("")), "");
         assert!(find("kubectl").is_some());
-        assert!(find("kubelet").is_none());
+        assert!(find("kubelet").is_some());
+        assert!(find("kubelets").is_none());
     }
 
     #[test]
