@@ -112,6 +112,13 @@ fn prepare(root: &Path) -> u32 {
         .unwrap();
     assert!(out.status.success(), "useradd: {}", text(&out.stderr));
     let ids = ids_in(root, "u7s-admin").expect("u7s-admin in the container");
+    // debootstrap leaves no /etc/hosts; rootlesskit's child copies it.
+    write_file(
+        root,
+        "/etc/hosts",
+        "127.0.0.1 localhost\n::1 localhost\n",
+        0o644,
+    );
     write_file(root, "/etc/subuid", "u7s-admin:100000:65536\n", 0o644);
     write_file(root, "/etc/subgid", "u7s-admin:100000:65536\n", 0o644);
     write_file(root, "/var/lib/systemd/linger/u7s-admin", "", 0o644);
