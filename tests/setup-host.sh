@@ -1,7 +1,8 @@
 #!/bin/bash
 # Prepares this host for the end-to-end tests, idempotently, as root:
 # Debian's rootlesskit, slirp4netns, uidmap (newuidmap), iproute2, util-linux
-# (nsenter, setpriv), the u7s-admin system user with subuid/subgid ranges, a
+# (nsenter, setpriv), debootstrap and systemd-container (systemd-nspawn, for
+# the tests under a real systemd), the u7s-admin system user with subuid/subgid ranges, a
 # usable /dev/net/tun, and u7s-admin's runtime dir (no systemd-logind here).
 set -euo pipefail
 
@@ -13,7 +14,8 @@ fi
 need=()
 for pkg_bin in rootlesskit:/usr/bin/rootlesskit slirp4netns:/usr/bin/slirp4netns \
                uidmap:/usr/bin/newuidmap iproute2:/usr/sbin/ip util-linux:/usr/bin/nsenter \
-               python3:/usr/bin/python3 haproxy:/usr/sbin/haproxy; do
+               python3:/usr/bin/python3 haproxy:/usr/sbin/haproxy \
+               debootstrap:/usr/sbin/debootstrap systemd-container:/usr/bin/systemd-nspawn; do
     [ -x "${pkg_bin#*:}" ] || need+=("${pkg_bin%%:*}")
 done
 if [ ${#need[@]} -gt 0 ]; then
