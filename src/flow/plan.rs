@@ -8,28 +8,7 @@ use std::time::Duration;
 use super::action::{Action, Owner, Place};
 use super::paths;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// `kubeadm init`: the first control-plane node.
-    InitMaster,
-    /// `kubeadm join` without `--control-plane`.
-    Worker,
-    /// `kubeadm join --control-plane`: another master.
-    ControlPlaneJoin,
-}
-
-impl Role {
-    pub fn is_master(self) -> bool {
-        !matches!(self, Role::Worker)
-    }
-
-    pub fn subcommand(self) -> &'static str {
-        match self {
-            Role::InitMaster => "init",
-            _ => "join",
-        }
-    }
-}
+pub use crate::settings::Role;
 
 /// Everything the plan needs, already rendered.
 #[derive(Debug, Clone)]
@@ -160,7 +139,7 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
             true,
         )],
     });
-    if role.is_master() {
+    if role.is_control_plane() {
         let mut actions = vec![write(
             paths::AUDIT_POLICY,
             0o644,
@@ -258,7 +237,7 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
             &[&input.systemctl, "enable", "--now", paths::SERVICE],
         )],
     });
-    if role.is_master() {
+    if role.is_control_plane() {
         steps.push(Step {
             title: "Installing the admin kubeconfig",
             actions: vec![

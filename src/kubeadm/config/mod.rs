@@ -96,17 +96,7 @@ impl KubeadmApi {
     }
 }
 
-/// What the node becomes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Role {
-    /// `kubeadm init`: the first control-plane node.
-    #[default]
-    InitMaster,
-    /// `kubeadm join` without `--control-plane`.
-    Worker,
-    /// `kubeadm join --control-plane`: an extra master.
-    ControlPlaneJoin,
-}
+pub use crate::settings::Role;
 
 /// Everything the generated configuration depends on, as plain data. The
 /// caller maps its flags and settings into it; nothing here reads the host.
