@@ -7,8 +7,11 @@ use std::ffi::OsString;
 use nix::unistd::geteuid;
 
 use super::{real_tool, run_inside};
-use crate::exec;
-use crate::tools::Tool;
+use crate::exec::{self, Invocation};
+use crate::flow::command::{self, Failure, RunContext};
+use crate::kubeadm::flags::{FlagError, Subcommand};
+use crate::settings::{EnvInputs, HostRoot};
+use crate::tools::{self, Tool};
 
 /// Global flags of kubeadm that take a separate value (`--rootfs DIR`), so that
 /// the value is not mistaken for the subcommand.
@@ -68,6 +71,98 @@ pub fn route(args: &[OsString]) -> Route {
     }
 }
 
+/// The real tool's path as the plan will run it: resolved when possible, the
+/// default path otherwise (a dry run needs no real tools).
+fn tool_path(tool: Tool) -> (String, bool) {
+    match tools::resolve(tool) {
+        Ok(path) => (path.display().to_string(), true),
+        Err(_) => (tool.default_path().display().to_string(), false),
+    }
+}
+
+fn run_context() -> RunContext {
+    let (kubeadm, have_kubeadm) = tool_path(Tool::Kubeadm);
+    let kubeadm_short = have_kubeadm
+        .then(|| {
+            let inv = Invocation::new(
+                &kubeadm,
+                vec!["version".into(), "-o".into(), "short".into()],
+            );
+            match exec::capture(&inv) {
+                Ok((0, out)) => Some(out.trim().to_owned()).filter(|v| !v.is_empty()),
+                _ => None,
+            }
+        })
+        .flatten();
+    RunContext {
+        root: HostRoot::from_env(),
+        env: EnvInputs::from_process_env(),
+        kubeadm_short,
+        kubeadm,
+        kubectl: tool_path(Tool::Kubectl).0,
+        systemctl: tool_path(Tool::Systemctl).0,
+    }
+}
+
+/// `kubeadm init` / `kubeadm join`.
+fn own(cmd: &str, args: Vec<OsString>) -> i32 {
+    let sub = if cmd == "init" {
+        Subcommand::Init
+    } else {
+        Subcommand::Join
+    };
+    let prepared = match command::prepare(sub, &args, &run_context()) {
+        Ok(prepared) => prepared,
+        // `kubeadm init phase ...`: the real kubeadm's business.
+        Err(Failure::Flags(FlagError::PhaseSubcommand(_))) => return inside(args),
+        Err(Failure::Flags(e)) => {
+            eprintln!("{}", e.kubeadm_message());
+            return e.exit_code();
+        }
+        Err(Failure::Other(e)) => {
+            tracing::error!("{}", one_line(&format!("{e:#}")));
+            return 1;
+        }
+    };
+    for note in &prepared.notes {
+        tracing::warn!("{note}");
+    }
+    if prepared.dry_run {
+        return match command::dry_run_output(&prepared) {
+            Ok(text) => {
+                print!("{text}");
+                0
+            }
+            Err(e) => {
+                tracing::error!("{e:#}");
+                1
+            }
+        };
+    }
+    if !geteuid().is_root() {
+        tracing::error!("kubeadm {cmd} must be run as root (try: kubeadm {cmd} --dry-run to see what it would do)");
+        return 1;
+    }
+    tracing::error!("kubeadm {cmd} on the host is not implemented in this u7s build yet; kubeadm {cmd} --dry-run shows what it will do");
+    1
+}
+
+/// Keeps an error on one line (anyhow chains may carry newlines from YAML).
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn inside(args: Vec<OsString>) -> i32 {
+    if !geteuid().is_root() {
+        tracing::error!("kubeadm must be run as root (try: sudo kubeadm ...)");
+        return 1;
+    }
+    match real_tool(Tool::Kubeadm, args) {
+        Ok(inv) => run_inside(inv),
+        Err(code) => code,
+    }
+}
+
 pub fn main(args: Vec<OsString>) -> i32 {
     crate::log::init("kubeadm", crate::log::peek_verbosity(&args).unwrap_or(0));
     match route(&args) {
@@ -75,20 +170,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
             Ok(inv) => exec::exec(&inv),
             Err(code) => code,
         },
-        Route::Own(cmd) => {
-            tracing::error!("kubeadm {cmd} is not implemented in this u7s build yet");
-            1
-        }
-        Route::Inside => {
-            if !geteuid().is_root() {
-                tracing::error!("kubeadm must be run as root (try: sudo kubeadm ...)");
-                return 1;
-            }
-            match real_tool(Tool::Kubeadm, args) {
-                Ok(inv) => run_inside(inv),
-                Err(code) => code,
-            }
-        }
+        Route::Own(cmd) => own(&cmd, args),
+        Route::Inside => inside(args),
     }
 }
 

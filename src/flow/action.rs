@@ -99,7 +99,11 @@ impl fmt::Display for Action {
             } => {
                 let lines = contents.lines().count();
                 let note = if *secret { ", holds secrets" } else { "" };
-                write!(f, "write {path} (mode {mode:04o}, owner {owner}, {lines} lines{note})")
+                let plural = if lines == 1 { "" } else { "s" };
+                write!(
+                    f,
+                    "write {path} (mode {mode:04o}, owner {owner}, {lines} line{plural}{note})"
+                )
             }
             Action::MoveAside { path } => {
                 write!(f, "move {path} aside to {path}.u7s-backup-<date> if it exists")

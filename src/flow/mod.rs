@@ -5,5 +5,6 @@
 //! shows is exactly what a real run does.
 
 pub mod action;
+pub mod command;
 pub mod paths;
 pub mod plan;

@@ -20,6 +20,7 @@
 
 mod args;
 pub mod flannel;
+pub mod mask;
 mod overlay;
 pub mod types;
 
@@ -30,6 +31,7 @@ use serde::Serialize;
 
 pub use args::ExtraArgs;
 pub use flannel::{flannel_images, flannel_manifest};
+pub use mask::mask_secrets;
 pub use overlay::{admin_facts, overlay, AdminFacts};
 use types::*;
 
