@@ -306,7 +306,8 @@ fn bad_input_is_one_line_with_exit_1_and_no_change() {
     let tree = HostTree::new("errors", OS_P10, HOSTS_PLAIN);
     let before = tree.snapshot();
     let v = [("U7S_KUBEVERSION", "v1.30.5")];
-    let cases: [(&[(&str, &str)], &[&str], &str); 8] = [
+    type Env<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(Env, &[&str], &str); 8] = [
         (&v, &["init", "--foo", "--dry-run"], "unknown flag: --foo"),
         (
             &v,
