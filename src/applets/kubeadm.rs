@@ -101,6 +101,10 @@ fn run_context() -> RunContext {
         kubeadm,
         kubectl: tool_path(Tool::Kubectl).0,
         systemctl: tool_path(Tool::Systemctl).0,
+        tools: tools::NODE_TOOLS
+            .iter()
+            .map(|t| (t.name().to_owned(), tool_path(*t).0))
+            .collect(),
     }
 }
 

@@ -23,7 +23,9 @@ pub enum Place {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// A read-only check; failing it stops the flow before any change.
-    Check { what: String },
+    Check(super::preflight::Check),
+    /// Set a kernel parameter now (`/proc/sys/...`); the sysctl.d file keeps it.
+    SetSysctl { key: String, value: String },
     /// Write a whole file atomically (temp file + rename).
     WriteFile {
         path: String,
@@ -89,7 +91,8 @@ pub fn show_argv(argv: &[String]) -> String {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Action::Check { what } => write!(f, "check {what}"),
+            Action::Check(check) => write!(f, "check {check}"),
+            Action::SetSysctl { key, value } => write!(f, "set {key} = {value}"),
             Action::WriteFile {
                 path,
                 mode,

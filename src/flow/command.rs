@@ -32,6 +32,8 @@ pub struct RunContext {
     pub kubeadm: String,
     pub kubectl: String,
     pub systemctl: String,
+    /// Every real tool a node needs: (name, path), for preflight.
+    pub tools: Vec<(String, String)>,
 }
 
 /// Why preparing failed: kubeadm's own parse errors keep kubeadm's wording.
@@ -290,6 +292,7 @@ pub fn prepare(sub: Subcommand, args: &[OsString], ctx: &RunContext) -> Result<P
         cni_manifest,
         cni_conf,
         audit_policy: include_str!("../../data/audit/policy.yaml").to_owned(),
+        tools: ctx.tools.clone(),
     });
     Ok(Prepared {
         parsed,

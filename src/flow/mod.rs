@@ -8,3 +8,4 @@ pub mod action;
 pub mod command;
 pub mod paths;
 pub mod plan;
+pub mod preflight;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::action::{Action, Owner, Place};
 use super::paths;
+use super::preflight::Check;
 
 pub use crate::settings::Role;
 
@@ -30,6 +31,18 @@ pub struct PlanInput {
     /// Files for /etc/cni/net.d: (file name, contents).
     pub cni_conf: Vec<(String, String)>,
     pub audit_policy: String,
+    /// The real tools preflight checks: (name, absolute path).
+    pub tools: Vec<(String, String)>,
+}
+
+/// Ports forwarded to this node's role (SPEC, child-side setup): they must be
+/// free on the host.
+pub fn role_ports(role: Role) -> Vec<u16> {
+    if role.is_control_plane() {
+        vec![2379, 2380, 6443, 10250, 10255, 10256]
+    } else {
+        vec![10250, 10255, 10256]
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,22 +76,25 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
     let config = paths::admin_kubeadm_config(home, role.subcommand());
     let mut steps = Vec::new();
 
+    let mut checks = vec![Check::Root];
+    checks.extend(
+        input
+            .tools
+            .iter()
+            .map(|(name, path)| Check::Tool(name.clone(), path.clone())),
+    );
+    checks.extend([
+        Check::UserNamespaces,
+        Check::Tun,
+        Check::CgroupDelegation,
+        Check::Linger(input.admin_name.clone()),
+        Check::NotInitialised,
+        Check::NoEtcdData,
+        Check::PortsFree(role_ports(role)),
+    ]);
     steps.push(Step {
         title: "Checking the host",
-        actions: [
-            "running as root",
-            "the real tools (rootlesskit, slirp4netns, newuidmap, kubeadm, kubelet, crio, crun, conmon, kubectl) are installed",
-            "user namespaces are enabled and /dev/net/tun is usable",
-            "cgroup v2 controllers are delegated to u7s-admin and lingering is enabled",
-            "the pod and service networks overlap no host interface",
-            "no etcd data of an earlier cluster in /var/lib/podsec/u7s/etcd/member",
-            "the cluster ports are free",
-        ]
-        .iter()
-        .map(|what| Action::Check {
-            what: what.to_string(),
-        })
-        .collect(),
+        actions: checks.into_iter().map(Action::Check).collect(),
     });
     steps.push(Step {
         title: "Enabling IPv4 forwarding",
@@ -325,6 +341,7 @@ mod tests {
             }),
             cni_conf: vec![("99-loopback.conf".into(), "{}\n".into())],
             audit_policy: "kind: Policy\n".into(),
+            tools: vec![("kubeadm".into(), "/usr/bin/kubeadm".into())],
         }
     }
 
