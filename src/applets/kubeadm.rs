@@ -9,6 +9,7 @@ use nix::unistd::geteuid;
 use super::{real_tool, run_inside};
 use crate::exec::{self, Invocation};
 use crate::flow::command::{self, Failure, RunContext};
+use crate::flow::execute::Executor;
 use crate::kubeadm::flags::{FlagError, Subcommand};
 use crate::settings::{EnvInputs, HostRoot};
 use crate::tools::{self, Tool};
@@ -147,8 +148,52 @@ fn own(cmd: &str, args: Vec<OsString>) -> i32 {
         tracing::error!("kubeadm {cmd} must be run as root (try: kubeadm {cmd} --dry-run to see what it would do)");
         return 1;
     }
-    tracing::error!("kubeadm {cmd} on the host is not implemented in this u7s build yet; kubeadm {cmd} --dry-run shows what it will do");
-    1
+    let root = HostRoot::from_env();
+    let executor = Executor {
+        root: &root,
+        admin: &prepared.admin,
+        stamp: utc_stamp(std::time::SystemTime::now()),
+        ignore_preflight: prepared
+            .parsed
+            .list("ignore-preflight-errors")
+            .map(<[String]>::to_vec)
+            .unwrap_or_default(),
+        self_exe: std::env::current_exe()
+            .unwrap_or_else(|_| "/usr/libexec/podsec/u7s/bin/u7s".into()),
+        euid_is_root: true,
+    };
+    match executor.run(&prepared.plan) {
+        Ok(()) => 0,
+        Err(failure) => {
+            tracing::error!("{}", failure.message);
+            1
+        }
+    }
+}
+
+/// `YYYYMMDD-HHMMSS` in UTC, for backup names that sort by time.
+pub fn utc_stamp(now: std::time::SystemTime) -> String {
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
 }
 
 /// Keeps an error on one line (anyhow chains may carry newlines from YAML).
@@ -213,5 +258,13 @@ mod tests {
         );
         // A literal "--help" after "--" is an argument, not a request for help.
         assert_eq!(route(&os(&["token", "--", "--help"])), Route::Inside);
+    }
+
+    #[test]
+    fn backup_stamps_are_utc_civil_time() {
+        let at = |s: u64| utc_stamp(std::time::UNIX_EPOCH + std::time::Duration::from_secs(s));
+        assert_eq!(at(0), "19700101-000000");
+        assert_eq!(at(951_782_400), "20000229-000000");
+        assert_eq!(at(1_795_722_000), "20261126-194000");
     }
 }

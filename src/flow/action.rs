@@ -52,13 +52,19 @@ pub enum Action {
     /// Give u7s-admin subuid/subgid ranges (65536 ids that overlap nobody's)
     /// unless it has them.
     EnsureSubordinateIds { user: String },
-    /// Copy a file, setting its mode and owner.
+    /// Copy a file, setting its mode and owner. A kubeconfig is checked on
+    /// the way: it was written inside the namespaces (u7s-admin could have
+    /// changed it), and an `exec` or `auth-provider` entry would run code as
+    /// whoever uses the copy, root included.
     Copy {
         from: String,
         to: String,
         mode: u32,
         owner: Owner,
     },
+    /// Record how far the flow got (`/etc/podsec/u7s/config/state`), so a
+    /// rerun after a crash knows the leftovers are its own.
+    MarkState { state: String },
 }
 
 impl fmt::Display for Owner {
@@ -143,6 +149,9 @@ impl fmt::Display for Action {
                 mode,
                 owner,
             } => write!(f, "copy {from} to {to} (mode {mode:04o}, owner {owner})"),
+            Action::MarkState { state } => {
+                write!(f, "record state {state:?} in {}", super::paths::STATE_FILE)
+            }
         }
     }
 }

@@ -53,6 +53,7 @@ impl From<anyhow::Error> for Failure {
 #[derive(Debug)]
 pub struct Prepared {
     pub parsed: ParsedCommand,
+    pub admin: AdminUser,
     pub settings: Settings,
     pub env_file: EnvFile,
     /// The kubeadm configuration with its secrets (written, never printed).
@@ -296,6 +297,7 @@ pub fn prepare(sub: Subcommand, args: &[OsString], ctx: &RunContext) -> Result<P
     });
     Ok(Prepared {
         parsed,
+        admin,
         settings,
         env_file,
         kubeadm_config,

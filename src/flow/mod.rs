@@ -5,7 +5,9 @@
 //! shows is exactly what a real run does.
 
 pub mod action;
+pub mod audit;
 pub mod command;
+pub mod execute;
 pub mod paths;
 pub mod plan;
 pub mod preflight;

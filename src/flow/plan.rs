@@ -106,12 +106,18 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
                 "net.ipv4.ip_forward = 1\n",
                 false,
             ),
-            run(Place::Host, &["sysctl", "-p", paths::SYSCTL_IP_FORWARD]),
+            Action::SetSysctl {
+                key: "net.ipv4.ip_forward".into(),
+                value: "1".into(),
+            },
         ],
     });
     steps.push(Step {
         title: "Writing the settings",
         actions: vec![
+            Action::MarkState {
+                state: format!("in-progress {}", role.subcommand()),
+            },
             write(paths::ENV_FILE, 0o600, Owner::Root, &input.env_file, true),
             write(
                 &paths::admin_env_file(home),

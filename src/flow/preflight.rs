@@ -96,17 +96,16 @@ impl Check {
             }
             Check::NoEtcdData => {
                 let dir = super::paths::ETCD_MEMBER_DIR;
-                if root.path(dir).exists() {
+                // Data left by our own interrupted run is moved aside by the flow.
+                if root.path(dir).exists() && !state_is(root, "in-progress") {
                     Err(format!("{dir} holds the etcd data of an earlier cluster; keep it with `mv {dir} {dir}.bak-$(date +%F)` or remove the old cluster with `kubeadm reset`, then run again"))
                 } else {
                     Ok(())
                 }
             }
             Check::NotInitialised => {
-                let admin_conf = super::paths::ADMIN_CONF;
-                let env = super::paths::ENV_FILE;
-                if root.path(admin_conf).exists() && root.path(env).exists() {
-                    Err(format!("this host already runs a u7s cluster ({admin_conf} and {env} exist); run `kubeadm reset` first to set it aside"))
+                if state_is(root, "done") {
+                    Err(format!("this host already runs a u7s cluster ({} says so); run `kubeadm reset` first to set it aside", super::paths::STATE_FILE))
                 } else {
                     Ok(())
                 }
@@ -140,9 +139,15 @@ impl fmt::Display for Check {
             Check::Tool(tool, path) => write!(f, "{tool} is installed at {path}"),
             Check::UserNamespaces => write!(f, "user namespaces are enabled"),
             Check::Tun => write!(f, "/dev/net/tun is usable"),
-            Check::CgroupDelegation => write!(f, "cgroup v2 controllers are delegated to user managers"),
+            Check::CgroupDelegation => {
+                write!(f, "cgroup v2 controllers are delegated to user managers")
+            }
             Check::Linger(user) => write!(f, "lingering is enabled for {user}"),
-            Check::NoEtcdData => write!(f, "no etcd data of an earlier cluster in {}", super::paths::ETCD_MEMBER_DIR),
+            Check::NoEtcdData => write!(
+                f,
+                "no etcd data of an earlier cluster in {}",
+                super::paths::ETCD_MEMBER_DIR
+            ),
             Check::NotInitialised => write!(f, "no u7s cluster runs on this host yet"),
             Check::PortsFree(ports) => {
                 let list: Vec<String> = ports.iter().map(u16::to_string).collect();
@@ -150,6 +155,14 @@ impl fmt::Display for Check {
             }
         }
     }
+}
+
+/// Whether the state file's first word is `state`.
+pub fn state_is(root: &HostRoot, state: &str) -> bool {
+    root.read_optional(super::paths::STATE_FILE)
+        .ok()
+        .flatten()
+        .is_some_and(|text| text.split_whitespace().next() == Some(state))
 }
 
 fn read_number(root: &HostRoot, path: &str) -> Option<i64> {
@@ -184,7 +197,12 @@ pub fn ignored(check: &Check, ignore: &[String]) -> bool {
 
 /// Runs every check; returns the failures that are not ignored, and prints
 /// the ignored ones as warnings.
-pub fn run_all(checks: &[Check], root: &HostRoot, euid_is_root: bool, ignore: &[String]) -> Vec<String> {
+pub fn run_all(
+    checks: &[Check],
+    root: &HostRoot,
+    euid_is_root: bool,
+    ignore: &[String],
+) -> Vec<String> {
     let mut failures = Vec::new();
     for check in checks {
         if let Err(msg) = check.run(root, euid_is_root) {
@@ -236,27 +254,62 @@ mod tests {
         assert!(Check::Root.run(&root, false).unwrap_err().contains("root"));
         assert!(Check::Root.run(&root, true).is_ok());
         put("proc/sys/user/max_user_namespaces", "0\n");
-        assert!(Check::UserNamespaces.run(&root, true).unwrap_err().contains("sysctl"));
+        assert!(Check::UserNamespaces
+            .run(&root, true)
+            .unwrap_err()
+            .contains("sysctl"));
         put("proc/sys/user/max_user_namespaces", "1000\n");
         assert!(Check::UserNamespaces.run(&root, true).is_ok());
-        assert!(Check::Tun.run(&root, true).unwrap_err().contains("modprobe tun"));
+        assert!(Check::Tun
+            .run(&root, true)
+            .unwrap_err()
+            .contains("modprobe tun"));
         let tun = put("dev/net/tun", "");
         std::fs::set_permissions(&tun, std::fs::Permissions::from_mode(0o600)).unwrap();
-        assert!(Check::Tun.run(&root, true).unwrap_err().contains("chmod 0666"));
+        assert!(Check::Tun
+            .run(&root, true)
+            .unwrap_err()
+            .contains("chmod 0666"));
         std::fs::set_permissions(&tun, std::fs::Permissions::from_mode(0o666)).unwrap();
         assert!(Check::Tun.run(&root, true).is_ok());
-        assert!(Check::CgroupDelegation.run(&root, true).unwrap_err().contains("unified_cgroup_hierarchy"));
+        assert!(Check::CgroupDelegation
+            .run(&root, true)
+            .unwrap_err()
+            .contains("unified_cgroup_hierarchy"));
         put("sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n");
-        assert!(Check::CgroupDelegation.run(&root, true).unwrap_err().contains("delegate.conf"));
-        put("etc/systemd/system/user@.service.d/delegate.conf", "[Service]\nDelegate=yes\n");
+        assert!(Check::CgroupDelegation
+            .run(&root, true)
+            .unwrap_err()
+            .contains("delegate.conf"));
+        put(
+            "etc/systemd/system/user@.service.d/delegate.conf",
+            "[Service]\nDelegate=yes\n",
+        );
         assert!(Check::CgroupDelegation.run(&root, true).is_ok());
         let linger = Check::Linger("u7s-admin".into());
-        assert!(linger.run(&root, true).unwrap_err().contains("loginctl enable-linger u7s-admin"));
+        assert!(linger
+            .run(&root, true)
+            .unwrap_err()
+            .contains("loginctl enable-linger u7s-admin"));
         put("var/lib/systemd/linger/u7s-admin", "");
         assert!(linger.run(&root, true).is_ok());
         assert!(Check::NoEtcdData.run(&root, true).is_ok());
         std::fs::create_dir_all(dir.join("var/lib/podsec/u7s/etcd/member")).unwrap();
-        assert!(Check::NoEtcdData.run(&root, true).unwrap_err().contains("kubeadm reset"));
+        assert!(Check::NoEtcdData
+            .run(&root, true)
+            .unwrap_err()
+            .contains("kubeadm reset"));
+        put("etc/podsec/u7s/config/state", "in-progress init\n");
+        assert!(
+            Check::NoEtcdData.run(&root, true).is_ok(),
+            "our own interrupted run"
+        );
+        assert!(Check::NotInitialised.run(&root, true).is_ok());
+        put("etc/podsec/u7s/config/state", "done init\n");
+        assert!(Check::NotInitialised
+            .run(&root, true)
+            .unwrap_err()
+            .contains("kubeadm reset"));
         put("proc/net/tcp", TCP);
         let ports = Check::PortsFree(vec![6443, 6667]);
         assert!(ports.run(&root, true).unwrap_err().contains("6667"));

@@ -545,7 +545,6 @@ fn parse_line(line: &str) -> std::result::Result<Option<Assignment>, (usize, Str
 /// never half of it: a temporary file in the same directory, created with
 /// `mode` (so a secret is never readable by others, not even briefly), synced,
 /// renamed over `path`, and the directory synced.
-
 pub use crate::fsx::write_atomic;
 
 #[cfg(test)]
