@@ -35,6 +35,12 @@ pub enum Action {
         /// Secrets are never printed, not even by the dry run.
         secret: bool,
     },
+    /// Create a directory if missing, then give it `mode` and `owner`.
+    MakeDir {
+        path: String,
+        mode: u32,
+        owner: Owner,
+    },
     /// Move an existing path aside to `<path>.u7s-backup-<timestamp>`.
     MoveAside { path: String },
     /// Run a command; its output streams to the admin as it comes.
@@ -113,6 +119,9 @@ impl fmt::Display for Action {
                     f,
                     "write {path} (mode {mode:04o}, owner {owner}, {lines} line{plural}{note})"
                 )
+            }
+            Action::MakeDir { path, mode, owner } => {
+                write!(f, "make directory {path} (mode {mode:04o}, owner {owner})")
             }
             Action::MoveAside { path } => {
                 write!(f, "move {path} aside to {path}.u7s-backup-<date> if it exists")

@@ -170,6 +170,18 @@ impl Executor<'_> {
                 Owner::Root,
             ),
             Action::MoveAside { path } => self.move_aside(path).map(|_| ()),
+            Action::MakeDir { path, mode, owner } => {
+                let dir = self.root.path(path);
+                self.make_parents(&dir, Owner::Root)?;
+                if !dir.is_dir() {
+                    std::fs::create_dir(&dir).with_context(|| format!("cannot create {path}"))?;
+                }
+                std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(*mode))
+                    .with_context(|| format!("cannot chmod {path}"))?;
+                let (uid, gid) = self.owner_ids(*owner).unwrap_or((0, 0));
+                std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+                    .with_context(|| format!("cannot chown {path}"))
+            }
             Action::Run {
                 argv,
                 place,
