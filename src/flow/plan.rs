@@ -146,8 +146,27 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
             "manifests",
         ]
         .iter()
-        .map(|name| Action::MoveAside {
-            path: format!("{}/{name}", paths::KUBERNETES_DIR),
+        .map(|name| format!("{}/{name}", paths::KUBERNETES_DIR))
+        // Preflight lets etcd data through only if our own interrupted run left it.
+        .chain([paths::ETCD_MEMBER_DIR.to_owned()])
+        .map(|path| Action::MoveAside { path })
+        .collect(),
+    });
+    // kubeadm runs inside as u7s-admin and writes these (root only reads
+    // admin.conf, checked, and edits the apiserver manifest as data).
+    steps.push(Step {
+        title: "Preparing the directories kubeadm writes",
+        actions: [
+            (paths::KUBERNETES_DIR, 0o755),
+            (paths::MANIFESTS_DIR, 0o755),
+            ("/etc/kubernetes/pki", 0o700),
+            (paths::ETCD_DATA_DIR, 0o700),
+        ]
+        .iter()
+        .map(|(path, mode)| Action::MakeDir {
+            path: path.to_string(),
+            mode: *mode,
+            owner: Owner::Admin,
         })
         .collect(),
     });
@@ -303,10 +322,12 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
     }
     steps.push(Step {
         title: "Restarting u7s.service",
-        actions: vec![run(
-            Place::Host,
-            &[&input.systemctl, "restart", paths::SERVICE],
-        )],
+        actions: vec![
+            run(Place::Host, &[&input.systemctl, "restart", paths::SERVICE]),
+            Action::MarkState {
+                state: format!("done {}", role.subcommand()),
+            },
+        ],
     });
     steps
 }
