@@ -405,3 +405,55 @@ fn every_preflight_failure_is_one_line_exit_1_and_changes_nothing() {
         assert!(h.record("kubeadm").is_empty(), "{tag}: kubeadm ran");
     }
 }
+
+#[test]
+fn kubeadm_reset_sets_the_cluster_aside_and_init_works_again() {
+    if !require_host() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let h = host("reset");
+    let rk = rootlesskit();
+    let out = h.kubeadm(&["init", "--ignore-preflight-errors=Port"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let admin_conf = std::fs::read(h.path("/etc/kubernetes/admin.conf")).unwrap();
+
+    let out = h.kubeadm(&["reset", "-f", "--cri-socket", "unix:///run/crio/crio.sock"]);
+    assert!(out.status.success(), "reset: {}", text(&out.stderr));
+    let calls = h.record("kubeadm");
+    let child_net = ns_of(&rk.child_pid().to_string(), "net");
+    assert!(
+        calls.contains(&format!("call uid=0 net={child_net}\n  [reset]\n  [-f]\n  [--cri-socket]\n  [unix:///run/crio/crio.sock]\n")),
+        "the real reset ran inside with the arguments verbatim: {calls}"
+    );
+    assert!(h.record("systemctl").contains("disable --now u7s.service"));
+    assert!(!h.path("/etc/kubernetes").exists(), "set aside");
+    assert!(!h.path("/etc/podsec/u7s/config/state").exists());
+    // Nothing lost: the backup holds the cluster's files.
+    let backups: Vec<PathBuf> = std::fs::read_dir(h.path("/etc"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("kubernetes.u7s-backup-")
+        })
+        .collect();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert_eq!(
+        std::fs::read(backups[0].join("admin.conf")).unwrap(),
+        admin_conf
+    );
+
+    let again = h.kubeadm(&["init", "--ignore-preflight-errors=Port"]);
+    assert!(
+        again.status.success(),
+        "init after reset: {}",
+        text(&again.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(h.path("/etc/podsec/u7s/config/state")).unwrap(),
+        "done init\n"
+    );
+}

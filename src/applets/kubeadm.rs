@@ -11,8 +11,10 @@ use crate::exec::{self, Invocation};
 use crate::flow::command::{self, Failure, RunContext};
 use crate::flow::execute::Executor;
 use crate::kubeadm::flags::{FlagError, Subcommand};
+use crate::ns::state;
 use crate::settings::{EnvInputs, HostRoot};
 use crate::tools::{self, Tool};
+use crate::users::AdminUser;
 
 /// Global flags of kubeadm that take a separate value (`--rootfs DIR`), so that
 /// the value is not mistaken for the subcommand.
@@ -37,6 +39,8 @@ pub enum Route {
     Direct,
     /// `init` / `join`: u7s's own flow.
     Own(String),
+    /// `reset`: the real reset inside, then the rootless stack is set aside.
+    Reset,
     /// Everything else: the real kubeadm inside the namespaces.
     Inside,
 }
@@ -68,6 +72,7 @@ pub fn route(args: &[OsString]) -> Route {
         None | Some("help") | Some("version") | Some("completion") => Route::Direct,
         _ if asks_help => Route::Direct,
         Some(cmd @ ("init" | "join")) => Route::Own(cmd.to_owned()),
+        Some("reset") => Route::Reset,
         Some(_) => Route::Inside,
     }
 }
@@ -149,20 +154,12 @@ fn own(cmd: &str, args: Vec<OsString>) -> i32 {
         return 1;
     }
     let root = HostRoot::from_env();
-    let executor = Executor {
-        root: &root,
-        admin: &prepared.admin,
-        stamp: utc_stamp(std::time::SystemTime::now()),
-        ignore_preflight: prepared
-            .parsed
-            .list("ignore-preflight-errors")
-            .map(<[String]>::to_vec)
-            .unwrap_or_default(),
-        self_exe: std::env::current_exe()
-            .unwrap_or_else(|_| "/usr/libexec/podsec/u7s/bin/u7s".into()),
-        euid_is_root: true,
-    };
-    match executor.run(&prepared.plan) {
+    let ignore = prepared
+        .parsed
+        .list("ignore-preflight-errors")
+        .map(<[String]>::to_vec)
+        .unwrap_or_default();
+    match executor(&root, &prepared.admin, ignore).run(&prepared.plan) {
         Ok(()) => 0,
         Err(failure) => {
             tracing::error!("{}", failure.message);
@@ -201,6 +198,71 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+fn executor<'a>(root: &'a HostRoot, admin: &'a AdminUser, ignore: Vec<String>) -> Executor<'a> {
+    Executor {
+        root,
+        admin,
+        stamp: utc_stamp(std::time::SystemTime::now()),
+        ignore_preflight: ignore,
+        self_exe: std::env::current_exe()
+            .unwrap_or_else(|_| "/usr/libexec/podsec/u7s/bin/u7s".into()),
+        euid_is_root: geteuid().is_root(),
+    }
+}
+
+/// `kubeadm reset ...`: the real reset inside the namespaces while they
+/// exist, then u7s.service stopped and disabled and the state moved aside.
+fn reset(args: Vec<OsString>) -> i32 {
+    if !geteuid().is_root() {
+        tracing::error!("kubeadm reset must be run as root (try: sudo kubeadm reset)");
+        return 1;
+    }
+    let Some(args) = args
+        .iter()
+        .map(|a| a.to_str().map(str::to_owned))
+        .collect::<Option<Vec<_>>>()
+    else {
+        tracing::error!("kubeadm reset: an argument is not valid UTF-8; retype it");
+        return 1;
+    };
+    let root = HostRoot::from_env();
+    let admin = match AdminUser::lookup_under(&root) {
+        Ok(Some(admin)) => admin,
+        Ok(None) => {
+            tracing::error!(
+                "user {} does not exist, so there is no rootless cluster to reset",
+                crate::users::admin_user_name()
+            );
+            return 1;
+        }
+        Err(e) => {
+            tracing::error!("{e:#}");
+            return 1;
+        }
+    };
+    let namespaces_ready = state::check(&state::state_dir_for(&admin)).is_ok();
+    if !namespaces_ready {
+        tracing::warn!(
+            "rootlesskit of {} is not running: skipping the real kubeadm reset inside, setting the state aside anyway",
+            admin.name
+        );
+    }
+    let plan = crate::flow::reset::plan(&crate::flow::reset::ResetInput {
+        kubeadm: tool_path(Tool::Kubeadm).0,
+        args,
+        systemctl: tool_path(Tool::Systemctl).0,
+        admin_home: admin.home.display().to_string(),
+        namespaces_ready,
+    });
+    match executor(&root, &admin, Vec::new()).run(&plan) {
+        Ok(()) => 0,
+        Err(failure) => {
+            tracing::error!("{}", failure.message);
+            1
+        }
+    }
+}
+
 fn inside(args: Vec<OsString>) -> i32 {
     if !geteuid().is_root() {
         tracing::error!("kubeadm must be run as root (try: sudo kubeadm ...)");
@@ -220,6 +282,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             Err(code) => code,
         },
         Route::Own(cmd) => own(&cmd, args),
+        Route::Reset => reset(args),
         Route::Inside => inside(args),
     }
 }
@@ -251,7 +314,8 @@ mod tests {
             route(&os(&["token", "create", "--print-join-command"])),
             Route::Inside
         );
-        assert_eq!(route(&os(&["reset", "-f"])), Route::Inside);
+        assert_eq!(route(&os(&["reset", "-f"])), Route::Reset);
+        assert_eq!(route(&os(&["reset", "--help"])), Route::Direct);
         assert_eq!(
             route(&os(&["-v=3", "certs", "check-expiration"])),
             Route::Inside

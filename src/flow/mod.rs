@@ -11,3 +11,4 @@ pub mod execute;
 pub mod paths;
 pub mod plan;
 pub mod preflight;
+pub mod reset;
