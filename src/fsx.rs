@@ -28,12 +28,10 @@ pub fn write_atomic_owned(
     let name = path
         .file_name()
         .ok_or_else(|| anyhow!("{} is not a file path", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp.{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    // A temp file left by a run that was killed with this same pid.
+    // One fixed temp name per target: a writer killed mid-way leaves it
+    // behind, and the next write of the same file clears it. (A concurrent
+    // writer loses its rename, it never renames a half-written file.)
+    let tmp = dir.join(format!(".{}.u7s-tmp", name.to_string_lossy()));
     let _ = std::fs::remove_file(&tmp);
     let result = (|| -> Result<()> {
         let mut f = std::fs::OpenOptions::new()
@@ -83,5 +81,10 @@ mod tests {
         assert_eq!(mode, 0o600);
         let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temp file left behind");
+        // A temp file of a killed writer is cleared by the next write.
+        std::fs::write(dir.join(".f.u7s-tmp"), "half").unwrap();
+        write_atomic(&path, b"again", 0o600).unwrap();
+        assert!(!dir.join(".f.u7s-tmp").exists());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "again");
     }
 }

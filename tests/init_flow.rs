@@ -113,9 +113,14 @@ fn host(tag: &str) -> Host {
 
 impl Host {
     fn kubeadm(&self, args: &[&str]) -> Output {
-        let rk = rootlesskit();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_u7s"));
         cmd.arg("kubeadm").args(args);
+        self.configure(&mut cmd, rootlesskit());
+        run(&mut cmd)
+    }
+
+    /// The environment that points u7s at this host tree and its stand-ins.
+    fn configure(&self, cmd: &mut Command, rk: &Rootlesskit) {
         for (key, _) in std::env::vars() {
             if key.starts_with("U7S_") {
                 cmd.env_remove(key);
@@ -132,7 +137,6 @@ impl Host {
         for name in ["kubectl", "kubelet", "crio", "crun", "conmon"] {
             cmd.env(format!("U7S_{}", name.to_uppercase()), stub(name));
         }
-        run(&mut cmd)
     }
 
     fn path(&self, abs: &str) -> PathBuf {
@@ -456,4 +460,114 @@ fn kubeadm_reset_sets_the_cluster_aside_and_init_works_again() {
         std::fs::read_to_string(h.path("/etc/podsec/u7s/config/state")).unwrap(),
         "done init\n"
     );
+}
+
+/// The host tree's state after a flow, leaving out the backups (their names
+/// carry the time) and keyed by path relative to the tree.
+fn end_state(h: &Host) -> std::collections::BTreeMap<String, (u32, Vec<u8>)> {
+    h.tree
+        .snapshot()
+        .into_iter()
+        .map(|(p, v)| {
+            (
+                p.strip_prefix(&h.tree.root).unwrap().display().to_string(),
+                v,
+            )
+        })
+        .filter(|(p, _)| !p.contains(".u7s-backup-"))
+        .collect()
+}
+
+/// Files of an earlier cluster (made without u7s's state file), which the
+/// flow must keep in a backup.
+fn seed_earlier_cluster(h: &Host) {
+    h.tree
+        .write("etc/kubernetes/admin.conf", "EARLIER-ADMIN-CONF\n");
+    h.tree.write("etc/kubernetes/pki/ca.crt", "EARLIER-CA\n");
+}
+
+/// Whether a backup (`<name>.u7s-backup-*`, or a file named `name` inside a
+/// backed-up directory) holds `contents`.
+fn backups_hold(h: &Host, name: &str, contents: &str) -> bool {
+    fn walk(dir: &Path, name: &str, contents: &str, in_backup: bool) -> bool {
+        std::fs::read_dir(dir).unwrap().any(|e| {
+            let p = e.unwrap().path();
+            let file = p.file_name().unwrap().to_string_lossy().into_owned();
+            let is_backup = in_backup || file.contains(".u7s-backup-");
+            if p.is_dir() && !p.is_symlink() {
+                return walk(&p, name, contents, is_backup);
+            }
+            let named = file == name || file.starts_with(&format!("{name}.u7s-backup-"));
+            named && is_backup && std::fs::read_to_string(&p).is_ok_and(|t| t == contents)
+        })
+    }
+    walk(&h.tree.root, name, contents, false)
+}
+
+#[test]
+fn init_killed_at_each_step_then_rerun_converges_and_loses_nothing() {
+    if !require_host() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let reference = host("crash-reference");
+    seed_earlier_cluster(&reference);
+    let out = reference.kubeadm(&["init", "--ignore-preflight-errors=Port"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let expected = end_state(&reference);
+    let total = 17;
+    for step in 1..=total {
+        let h = host(&format!("crash-{step}"));
+        seed_earlier_cluster(&h);
+        // Start the flow in its own process group and SIGKILL the whole group
+        // as soon as it announces step `step`.
+        let rk = rootlesskit();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_u7s"));
+        cmd.args(["kubeadm", "init", "--ignore-preflight-errors=Port"]);
+        h.configure(&mut cmd, rk);
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        let mut child = spawn(&mut cmd);
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let marker = format!("[{step}/{total}]");
+        let mut killed = false;
+        for line in std::io::BufRead::lines(stderr) {
+            if line.unwrap().starts_with(&marker) {
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(child.id() as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+                killed = true;
+                break;
+            }
+        }
+        let _ = child.wait();
+        assert!(killed, "step {step} was never announced");
+        let rerun = h.kubeadm(&["init", "--ignore-preflight-errors=Port"]);
+        assert!(
+            rerun.status.success(),
+            "rerun after a kill at step {step}: {}",
+            text(&rerun.stderr)
+        );
+        let got = end_state(&h);
+        let differs: Vec<&String> = expected
+            .keys()
+            .chain(got.keys())
+            .filter(|k| expected.get(*k) != got.get(*k))
+            .collect();
+        assert!(
+            differs.is_empty(),
+            "killed at step {step}: end state differs at {differs:?}"
+        );
+        assert!(
+            backups_hold(&h, "admin.conf", "EARLIER-ADMIN-CONF\n"),
+            "step {step}: the earlier admin.conf is lost"
+        );
+        assert!(
+            backups_hold(&h, "ca.crt", "EARLIER-CA\n"),
+            "step {step}: the earlier CA is lost"
+        );
+    }
 }
