@@ -72,6 +72,29 @@ pub fn exec(inv: &Invocation) -> i32 {
     status_for_exec_error(&err)
 }
 
+/// Runs `inv` to completion and returns its stdout, for facts a tool reports
+/// about itself (`kubeadm version -o short`). stderr passes through to ours.
+pub fn capture(inv: &Invocation) -> io::Result<(i32, String)> {
+    let out = inv
+        .command()
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()?;
+    let code = out.status.code().unwrap_or(1);
+    Ok((code, String::from_utf8_lossy(&out.stdout).into_owned()))
+}
+
+/// Runs `inv` with this process's stdio (its output streams to the admin as
+/// it comes) and returns its exit status, 128+N for death by signal N.
+pub fn run_wait(inv: &Invocation) -> io::Result<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    let status = inv.command().status()?;
+    Ok(status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(1))
+}
+
 static CHILD: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn relay(sig: libc::c_int) {

@@ -15,6 +15,10 @@ use tracing_subscriber::registry::LookupSpan;
 
 static APPLET: OnceLock<String> = OnceLock::new();
 
+/// The tracing target of progress lines: `tracing::warn!(target: PROGRESS, ..)`
+/// (warn so that they show at the default verbosity).
+pub const PROGRESS: &str = "progress";
+
 /// Maps a kubeadm/kubectl-style verbosity (0..9) onto a tracing level.
 /// 0 shows warnings and errors only, so a quiet run prints nothing of ours.
 pub fn level_for(verbosity: u8) -> Level {
@@ -70,6 +74,11 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
+        // Progress lines (`[3/14] Writing ...`) are shown bare, at every level.
+        if event.metadata().target() == PROGRESS {
+            ctx.field_format().format_fields(writer.by_ref(), event)?;
+            return writeln!(writer);
+        }
         let applet = APPLET.get().map(String::as_str).unwrap_or("u7s");
         let level = match *event.metadata().level() {
             Level::ERROR => "error: ",

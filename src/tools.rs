@@ -24,8 +24,24 @@ pub enum Tool {
     Slirp4netns,
     Kubelet,
     Crio,
+    Crun,
+    Conmon,
+    Newuidmap,
     Systemctl,
 }
+
+/// The real tools a node needs, in the order preflight reports them.
+pub const NODE_TOOLS: [Tool; 9] = [
+    Tool::Rootlesskit,
+    Tool::Slirp4netns,
+    Tool::Newuidmap,
+    Tool::Kubeadm,
+    Tool::Kubelet,
+    Tool::Crio,
+    Tool::Crun,
+    Tool::Conmon,
+    Tool::Kubectl,
+];
 
 impl Tool {
     pub fn name(self) -> &'static str {
@@ -37,6 +53,9 @@ impl Tool {
             Tool::Slirp4netns => "slirp4netns",
             Tool::Kubelet => "kubelet",
             Tool::Crio => "crio",
+            Tool::Crun => "crun",
+            Tool::Conmon => "conmon",
+            Tool::Newuidmap => "newuidmap",
             Tool::Systemctl => "systemctl",
         }
     }

@@ -42,6 +42,15 @@ impl AdminUser {
         })
     }
 
+    /// Looks the account up in `<root>/etc/passwd`, for flows that run against
+    /// a root prefix (a directory tree in tests, `/` on a host). `None` when
+    /// the account does not exist there.
+    pub fn lookup_under(root: &crate::settings::HostRoot) -> Result<Option<AdminUser>> {
+        let name = admin_user_name();
+        let text = root.read_optional("/etc/passwd")?.unwrap_or_default();
+        Ok(parse_passwd(&text, &name))
+    }
+
     /// `/run/user/<uid>`: u7s-admin's XDG_RUNTIME_DIR under systemd-logind.
     pub fn runtime_dir(&self) -> PathBuf {
         PathBuf::from(format!("/run/user/{}", self.uid))
@@ -64,9 +73,36 @@ impl AdminUser {
     }
 }
 
+/// The entry for `name` in passwd(5) text.
+pub fn parse_passwd(text: &str, name: &str) -> Option<AdminUser> {
+    text.lines().find_map(|line| {
+        let f: Vec<&str> = line.split(':').collect();
+        if f.len() < 7 || f[0] != name {
+            return None;
+        }
+        Some(AdminUser {
+            name: name.to_owned(),
+            uid: Uid::from_raw(f[2].parse().ok()?),
+            gid: Gid::from_raw(f[3].parse().ok()?),
+            home: PathBuf::from(f[5]),
+            shell: PathBuf::from(f[6]),
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwd_entries_are_found_by_exact_name() {
+        let text = "root:x:0:0:root:/root:/bin/bash\nu7s-admin-old:x:5:5::/x:/bin/sh\nu7s-admin:x:999:998:usernet user account:/var/lib/u7s-admin:/bin/bash\nbroken:x\n";
+        let u = parse_passwd(text, "u7s-admin").unwrap();
+        assert_eq!((u.uid.as_raw(), u.gid.as_raw()), (999, 998));
+        assert_eq!(u.home, PathBuf::from("/var/lib/u7s-admin"));
+        assert!(parse_passwd(text, "u7s").is_none());
+        assert!(parse_passwd(text, "broken").is_none());
+    }
 
     #[test]
     fn session_env_points_at_the_admin_home() {

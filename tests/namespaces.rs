@@ -374,7 +374,12 @@ fn kubeadm_subcommands_run_inside_with_the_arguments_byte_for_byte() {
     let literal = format!("$(touch {})", pwned.display());
     let cases: [&[&str]; 3] = [
         &["token", "create", "--print-join-command"],
-        &["reset", "-f", "--cri-socket", "unix:///run/crio/crio.sock"],
+        &[
+            "certs",
+            "check-expiration",
+            "--cert-dir",
+            "/etc/kubernetes/pki",
+        ],
         &[
             "token",
             "create",

@@ -7,8 +7,14 @@ use std::ffi::OsString;
 use nix::unistd::geteuid;
 
 use super::{real_tool, run_inside};
-use crate::exec;
-use crate::tools::Tool;
+use crate::exec::{self, Invocation};
+use crate::flow::command::{self, Failure, RunContext};
+use crate::flow::execute::Executor;
+use crate::kubeadm::flags::{FlagError, Subcommand};
+use crate::ns::state;
+use crate::settings::{EnvInputs, HostRoot};
+use crate::tools::{self, Tool};
+use crate::users::AdminUser;
 
 /// Global flags of kubeadm that take a separate value (`--rootfs DIR`), so that
 /// the value is not mistaken for the subcommand.
@@ -33,6 +39,8 @@ pub enum Route {
     Direct,
     /// `init` / `join`: u7s's own flow.
     Own(String),
+    /// `reset`: the real reset inside, then the rootless stack is set aside.
+    Reset,
     /// Everything else: the real kubeadm inside the namespaces.
     Inside,
 }
@@ -64,7 +72,205 @@ pub fn route(args: &[OsString]) -> Route {
         None | Some("help") | Some("version") | Some("completion") => Route::Direct,
         _ if asks_help => Route::Direct,
         Some(cmd @ ("init" | "join")) => Route::Own(cmd.to_owned()),
+        Some("reset") => Route::Reset,
         Some(_) => Route::Inside,
+    }
+}
+
+/// The real tool's path as the plan will run it: resolved when possible, the
+/// default path otherwise (a dry run needs no real tools).
+fn tool_path(tool: Tool) -> (String, bool) {
+    match tools::resolve(tool) {
+        Ok(path) => (path.display().to_string(), true),
+        Err(_) => (tool.default_path().display().to_string(), false),
+    }
+}
+
+fn run_context() -> RunContext {
+    let (kubeadm, have_kubeadm) = tool_path(Tool::Kubeadm);
+    let kubeadm_short = have_kubeadm
+        .then(|| {
+            let inv = Invocation::new(
+                &kubeadm,
+                vec!["version".into(), "-o".into(), "short".into()],
+            );
+            match exec::capture(&inv) {
+                Ok((0, out)) => Some(out.trim().to_owned()).filter(|v| !v.is_empty()),
+                _ => None,
+            }
+        })
+        .flatten();
+    RunContext {
+        root: HostRoot::from_env(),
+        env: EnvInputs::from_process_env(),
+        kubeadm_short,
+        kubeadm,
+        kubectl: tool_path(Tool::Kubectl).0,
+        systemctl: tool_path(Tool::Systemctl).0,
+        tools: tools::NODE_TOOLS
+            .iter()
+            .map(|t| (t.name().to_owned(), tool_path(*t).0))
+            .collect(),
+    }
+}
+
+/// `kubeadm init` / `kubeadm join`.
+fn own(cmd: &str, args: Vec<OsString>) -> i32 {
+    let sub = if cmd == "init" {
+        Subcommand::Init
+    } else {
+        Subcommand::Join
+    };
+    let prepared = match command::prepare(sub, &args, &run_context()) {
+        Ok(prepared) => prepared,
+        // `kubeadm init phase ...`: the real kubeadm's business.
+        Err(Failure::Flags(FlagError::PhaseSubcommand(_))) => return inside(args),
+        Err(Failure::Flags(e)) => {
+            eprintln!("{}", e.kubeadm_message());
+            return e.exit_code();
+        }
+        Err(Failure::Other(e)) => {
+            tracing::error!("{}", one_line(&format!("{e:#}")));
+            return 1;
+        }
+    };
+    for note in &prepared.notes {
+        tracing::warn!("{note}");
+    }
+    if prepared.dry_run {
+        return match command::dry_run_output(&prepared) {
+            Ok(text) => {
+                print!("{text}");
+                0
+            }
+            Err(e) => {
+                tracing::error!("{e:#}");
+                1
+            }
+        };
+    }
+    if !geteuid().is_root() {
+        tracing::error!("kubeadm {cmd} must be run as root (try: kubeadm {cmd} --dry-run to see what it would do)");
+        return 1;
+    }
+    let root = HostRoot::from_env();
+    let ignore = prepared
+        .parsed
+        .list("ignore-preflight-errors")
+        .map(<[String]>::to_vec)
+        .unwrap_or_default();
+    match executor(&root, &prepared.admin, ignore).run(&prepared.plan) {
+        Ok(()) => 0,
+        Err(failure) => {
+            tracing::error!("{}", failure.message);
+            1
+        }
+    }
+}
+
+/// `YYYYMMDD-HHMMSS` in UTC, for backup names that sort by time.
+pub fn utc_stamp(now: std::time::SystemTime) -> String {
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// Keeps an error on one line (anyhow chains may carry newlines from YAML).
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn executor<'a>(root: &'a HostRoot, admin: &'a AdminUser, ignore: Vec<String>) -> Executor<'a> {
+    Executor {
+        root,
+        admin,
+        stamp: utc_stamp(std::time::SystemTime::now()),
+        ignore_preflight: ignore,
+        self_exe: std::env::current_exe()
+            .unwrap_or_else(|_| "/usr/libexec/podsec/u7s/bin/u7s".into()),
+        euid_is_root: geteuid().is_root(),
+    }
+}
+
+/// `kubeadm reset ...`: the real reset inside the namespaces while they
+/// exist, then u7s.service stopped and disabled and the state moved aside.
+fn reset(args: Vec<OsString>) -> i32 {
+    if !geteuid().is_root() {
+        tracing::error!("kubeadm reset must be run as root (try: sudo kubeadm reset)");
+        return 1;
+    }
+    let Some(args) = args
+        .iter()
+        .map(|a| a.to_str().map(str::to_owned))
+        .collect::<Option<Vec<_>>>()
+    else {
+        tracing::error!("kubeadm reset: an argument is not valid UTF-8; retype it");
+        return 1;
+    };
+    let root = HostRoot::from_env();
+    let admin = match AdminUser::lookup_under(&root) {
+        Ok(Some(admin)) => admin,
+        Ok(None) => {
+            tracing::error!(
+                "user {} does not exist, so there is no rootless cluster to reset",
+                crate::users::admin_user_name()
+            );
+            return 1;
+        }
+        Err(e) => {
+            tracing::error!("{e:#}");
+            return 1;
+        }
+    };
+    let namespaces_ready = state::check(&state::state_dir_for(&admin)).is_ok();
+    if !namespaces_ready {
+        tracing::warn!(
+            "rootlesskit of {} is not running: skipping the real kubeadm reset inside, setting the state aside anyway",
+            admin.name
+        );
+    }
+    let plan = crate::flow::reset::plan(&crate::flow::reset::ResetInput {
+        kubeadm: tool_path(Tool::Kubeadm).0,
+        args,
+        systemctl: tool_path(Tool::Systemctl).0,
+        admin_home: admin.home.display().to_string(),
+        namespaces_ready,
+    });
+    match executor(&root, &admin, Vec::new()).run(&plan) {
+        Ok(()) => 0,
+        Err(failure) => {
+            tracing::error!("{}", failure.message);
+            1
+        }
+    }
+}
+
+fn inside(args: Vec<OsString>) -> i32 {
+    if !geteuid().is_root() {
+        tracing::error!("kubeadm must be run as root (try: sudo kubeadm ...)");
+        return 1;
+    }
+    match real_tool(Tool::Kubeadm, args) {
+        Ok(inv) => run_inside(inv),
+        Err(code) => code,
     }
 }
 
@@ -75,20 +281,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
             Ok(inv) => exec::exec(&inv),
             Err(code) => code,
         },
-        Route::Own(cmd) => {
-            tracing::error!("kubeadm {cmd} is not implemented in this u7s build yet");
-            1
-        }
-        Route::Inside => {
-            if !geteuid().is_root() {
-                tracing::error!("kubeadm must be run as root (try: sudo kubeadm ...)");
-                return 1;
-            }
-            match real_tool(Tool::Kubeadm, args) {
-                Ok(inv) => run_inside(inv),
-                Err(code) => code,
-            }
-        }
+        Route::Own(cmd) => own(&cmd, args),
+        Route::Reset => reset(args),
+        Route::Inside => inside(args),
     }
 }
 
@@ -119,12 +314,21 @@ mod tests {
             route(&os(&["token", "create", "--print-join-command"])),
             Route::Inside
         );
-        assert_eq!(route(&os(&["reset", "-f"])), Route::Inside);
+        assert_eq!(route(&os(&["reset", "-f"])), Route::Reset);
+        assert_eq!(route(&os(&["reset", "--help"])), Route::Direct);
         assert_eq!(
             route(&os(&["-v=3", "certs", "check-expiration"])),
             Route::Inside
         );
         // A literal "--help" after "--" is an argument, not a request for help.
         assert_eq!(route(&os(&["token", "--", "--help"])), Route::Inside);
+    }
+
+    #[test]
+    fn backup_stamps_are_utc_civil_time() {
+        let at = |s: u64| utc_stamp(std::time::UNIX_EPOCH + std::time::Duration::from_secs(s));
+        assert_eq!(at(0), "19700101-000000");
+        assert_eq!(at(951_782_400), "20000229-000000");
+        assert_eq!(at(1_795_722_000), "20261126-194000");
     }
 }

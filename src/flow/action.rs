@@ -23,7 +23,9 @@ pub enum Place {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// A read-only check; failing it stops the flow before any change.
-    Check { what: String },
+    Check(super::preflight::Check),
+    /// Set a kernel parameter now (`/proc/sys/...`); the sysctl.d file keeps it.
+    SetSysctl { key: String, value: String },
     /// Write a whole file atomically (temp file + rename).
     WriteFile {
         path: String,
@@ -32,6 +34,12 @@ pub enum Action {
         contents: String,
         /// Secrets are never printed, not even by the dry run.
         secret: bool,
+    },
+    /// Create a directory if missing, then give it `mode` and `owner`.
+    MakeDir {
+        path: String,
+        mode: u32,
+        owner: Owner,
     },
     /// Move an existing path aside to `<path>.u7s-backup-<timestamp>`.
     MoveAside { path: String },
@@ -50,13 +58,19 @@ pub enum Action {
     /// Give u7s-admin subuid/subgid ranges (65536 ids that overlap nobody's)
     /// unless it has them.
     EnsureSubordinateIds { user: String },
-    /// Copy a file, setting its mode and owner.
+    /// Copy a file, setting its mode and owner. A kubeconfig is checked on
+    /// the way: it was written inside the namespaces (u7s-admin could have
+    /// changed it), and an `exec` or `auth-provider` entry would run code as
+    /// whoever uses the copy, root included.
     Copy {
         from: String,
         to: String,
         mode: u32,
         owner: Owner,
     },
+    /// Record how far the flow got (`/etc/podsec/u7s/config/state`), so a
+    /// rerun after a crash knows the leftovers are its own.
+    MarkState { state: String },
 }
 
 impl fmt::Display for Owner {
@@ -89,7 +103,8 @@ pub fn show_argv(argv: &[String]) -> String {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Action::Check { what } => write!(f, "check {what}"),
+            Action::Check(check) => write!(f, "check {check}"),
+            Action::SetSysctl { key, value } => write!(f, "set {key} = {value}"),
             Action::WriteFile {
                 path,
                 mode,
@@ -99,7 +114,14 @@ impl fmt::Display for Action {
             } => {
                 let lines = contents.lines().count();
                 let note = if *secret { ", holds secrets" } else { "" };
-                write!(f, "write {path} (mode {mode:04o}, owner {owner}, {lines} lines{note})")
+                let plural = if lines == 1 { "" } else { "s" };
+                write!(
+                    f,
+                    "write {path} (mode {mode:04o}, owner {owner}, {lines} line{plural}{note})"
+                )
+            }
+            Action::MakeDir { path, mode, owner } => {
+                write!(f, "make directory {path} (mode {mode:04o}, owner {owner})")
             }
             Action::MoveAside { path } => {
                 write!(f, "move {path} aside to {path}.u7s-backup-<date> if it exists")
@@ -136,6 +158,9 @@ impl fmt::Display for Action {
                 mode,
                 owner,
             } => write!(f, "copy {from} to {to} (mode {mode:04o}, owner {owner})"),
+            Action::MarkState { state } => {
+                write!(f, "record state {state:?} in {}", super::paths::STATE_FILE)
+            }
         }
     }
 }

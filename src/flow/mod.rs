@@ -5,5 +5,10 @@
 //! shows is exactly what a real run does.
 
 pub mod action;
+pub mod audit;
+pub mod command;
+pub mod execute;
 pub mod paths;
 pub mod plan;
+pub mod preflight;
+pub mod reset;

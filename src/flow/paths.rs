@@ -1,6 +1,8 @@
 //! Where u7s keeps things on the host (all relative to the root prefix).
 
 pub const ENV_FILE: &str = "/etc/podsec/u7s/config/env";
+/// How far init/join got: `in-progress <role>` or `done <role>`.
+pub const STATE_FILE: &str = "/etc/podsec/u7s/config/state";
 pub const SYSCTL_IP_FORWARD: &str = "/etc/sysctl.d/90-u7s-ipforward.conf";
 pub const KUBERNETES_DIR: &str = "/etc/kubernetes";
 pub const MANIFESTS_DIR: &str = "/etc/kubernetes/manifests";

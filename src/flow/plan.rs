@@ -7,29 +7,9 @@ use std::time::Duration;
 
 use super::action::{Action, Owner, Place};
 use super::paths;
+use super::preflight::Check;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// `kubeadm init`: the first control-plane node.
-    InitMaster,
-    /// `kubeadm join` without `--control-plane`.
-    Worker,
-    /// `kubeadm join --control-plane`: another master.
-    ControlPlaneJoin,
-}
-
-impl Role {
-    pub fn is_master(self) -> bool {
-        !matches!(self, Role::Worker)
-    }
-
-    pub fn subcommand(self) -> &'static str {
-        match self {
-            Role::InitMaster => "init",
-            _ => "join",
-        }
-    }
-}
+pub use crate::settings::Role;
 
 /// Everything the plan needs, already rendered.
 #[derive(Debug, Clone)]
@@ -51,6 +31,18 @@ pub struct PlanInput {
     /// Files for /etc/cni/net.d: (file name, contents).
     pub cni_conf: Vec<(String, String)>,
     pub audit_policy: String,
+    /// The real tools preflight checks: (name, absolute path).
+    pub tools: Vec<(String, String)>,
+}
+
+/// Ports forwarded to this node's role (SPEC, child-side setup): they must be
+/// free on the host.
+pub fn role_ports(role: Role) -> Vec<u16> {
+    if role.is_control_plane() {
+        vec![2379, 2380, 6443, 10250, 10255, 10256]
+    } else {
+        vec![10250, 10255, 10256]
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,22 +76,25 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
     let config = paths::admin_kubeadm_config(home, role.subcommand());
     let mut steps = Vec::new();
 
+    let mut checks = vec![Check::Root];
+    checks.extend(
+        input
+            .tools
+            .iter()
+            .map(|(name, path)| Check::Tool(name.clone(), path.clone())),
+    );
+    checks.extend([
+        Check::UserNamespaces,
+        Check::Tun,
+        Check::CgroupDelegation,
+        Check::Linger(input.admin_name.clone()),
+        Check::NotInitialised,
+        Check::NoEtcdData,
+        Check::PortsFree(role_ports(role)),
+    ]);
     steps.push(Step {
         title: "Checking the host",
-        actions: [
-            "running as root",
-            "the real tools (rootlesskit, slirp4netns, newuidmap, kubeadm, kubelet, crio, crun, conmon, kubectl) are installed",
-            "user namespaces are enabled and /dev/net/tun is usable",
-            "cgroup v2 controllers are delegated to u7s-admin and lingering is enabled",
-            "the pod and service networks overlap no host interface",
-            "no etcd data of an earlier cluster in /var/lib/podsec/u7s/etcd/member",
-            "the cluster ports are free",
-        ]
-        .iter()
-        .map(|what| Action::Check {
-            what: what.to_string(),
-        })
-        .collect(),
+        actions: checks.into_iter().map(Action::Check).collect(),
     });
     steps.push(Step {
         title: "Enabling IPv4 forwarding",
@@ -111,12 +106,18 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
                 "net.ipv4.ip_forward = 1\n",
                 false,
             ),
-            run(Place::Host, &["sysctl", "-p", paths::SYSCTL_IP_FORWARD]),
+            Action::SetSysctl {
+                key: "net.ipv4.ip_forward".into(),
+                value: "1".into(),
+            },
         ],
     });
     steps.push(Step {
         title: "Writing the settings",
         actions: vec![
+            Action::MarkState {
+                state: format!("in-progress {}", role.subcommand()),
+            },
             write(paths::ENV_FILE, 0o600, Owner::Root, &input.env_file, true),
             write(
                 &paths::admin_env_file(home),
@@ -145,8 +146,27 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
             "manifests",
         ]
         .iter()
-        .map(|name| Action::MoveAside {
-            path: format!("{}/{name}", paths::KUBERNETES_DIR),
+        .map(|name| format!("{}/{name}", paths::KUBERNETES_DIR))
+        // Preflight lets etcd data through only if our own interrupted run left it.
+        .chain([paths::ETCD_MEMBER_DIR.to_owned()])
+        .map(|path| Action::MoveAside { path })
+        .collect(),
+    });
+    // kubeadm runs inside as u7s-admin and writes these (root only reads
+    // admin.conf, checked, and edits the apiserver manifest as data).
+    steps.push(Step {
+        title: "Preparing the directories kubeadm writes",
+        actions: [
+            (paths::KUBERNETES_DIR, 0o755),
+            (paths::MANIFESTS_DIR, 0o755),
+            ("/etc/kubernetes/pki", 0o700),
+            (paths::ETCD_DATA_DIR, 0o700),
+        ]
+        .iter()
+        .map(|(path, mode)| Action::MakeDir {
+            path: path.to_string(),
+            mode: *mode,
+            owner: Owner::Admin,
         })
         .collect(),
     });
@@ -160,7 +180,7 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
             true,
         )],
     });
-    if role.is_master() {
+    if role.is_control_plane() {
         let mut actions = vec![write(
             paths::AUDIT_POLICY,
             0o644,
@@ -258,7 +278,7 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
             &[&input.systemctl, "enable", "--now", paths::SERVICE],
         )],
     });
-    if role.is_master() {
+    if role.is_control_plane() {
         steps.push(Step {
             title: "Installing the admin kubeconfig",
             actions: vec![
@@ -302,10 +322,12 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
     }
     steps.push(Step {
         title: "Restarting u7s.service",
-        actions: vec![run(
-            Place::Host,
-            &[&input.systemctl, "restart", paths::SERVICE],
-        )],
+        actions: vec![
+            run(Place::Host, &[&input.systemctl, "restart", paths::SERVICE]),
+            Action::MarkState {
+                state: format!("done {}", role.subcommand()),
+            },
+        ],
     });
     steps
 }
@@ -346,6 +368,7 @@ mod tests {
             }),
             cni_conf: vec![("99-loopback.conf".into(), "{}\n".into())],
             audit_policy: "kind: Policy\n".into(),
+            tools: vec![("kubeadm".into(), "/usr/bin/kubeadm".into())],
         }
     }
 

@@ -16,10 +16,12 @@ use super::version::{KubeVersion, VersionSource};
 /// kubeadm's default `--apiserver-bind-port`.
 pub const DEFAULT_BIND_PORT: u16 = 6443;
 
-/// What this node becomes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What this node becomes; shared by the settings, the kubeadm configuration
+/// and the host plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Role {
     /// `kubeadm init`: the first control-plane node.
+    #[default]
     InitMaster,
     /// `kubeadm join` without `--control-plane`.
     Worker,
@@ -49,6 +51,14 @@ impl Role {
 
     pub fn is_control_plane(self) -> bool {
         self != Role::Worker
+    }
+
+    /// The kubeadm subcommand that makes this role.
+    pub fn subcommand(self) -> &'static str {
+        match self {
+            Role::InitMaster => "init",
+            _ => "join",
+        }
     }
 }
 

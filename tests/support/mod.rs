@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod hosttree;
 pub mod nspawn;
 
 use std::ffi::OsStr;
@@ -233,6 +234,8 @@ impl Rootlesskit {
 const CHILD_SCRIPT: &str = r#"#!/bin/sh
 # Stand-in for the child-side setup: mark readiness the way u7s's setup does.
 state=$1
+# What the child-side setup binds over /var/lib/kubelet (a mount point inside).
+mkdir -p /var/lib/kubelet && mount --bind /var/lib/kubelet /var/lib/kubelet || exit 1
 while [ ! -s "$state/child_pid" ]; do sleep 0.05; done
 cat "$state/child_pid" > "$state/_child_pid.u7s-ready.tmp"
 mv "$state/_child_pid.u7s-ready.tmp" "$state/_child_pid.u7s-ready"

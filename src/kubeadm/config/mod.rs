@@ -20,6 +20,7 @@
 
 mod args;
 pub mod flannel;
+pub mod mask;
 mod overlay;
 pub mod types;
 
@@ -30,6 +31,7 @@ use serde::Serialize;
 
 pub use args::ExtraArgs;
 pub use flannel::{flannel_images, flannel_manifest};
+pub use mask::mask_secrets;
 pub use overlay::{admin_facts, overlay, AdminFacts};
 use types::*;
 
@@ -96,17 +98,7 @@ impl KubeadmApi {
     }
 }
 
-/// What the node becomes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Role {
-    /// `kubeadm init`: the first control-plane node.
-    #[default]
-    InitMaster,
-    /// `kubeadm join` without `--control-plane`.
-    Worker,
-    /// `kubeadm join --control-plane`: an extra master.
-    ControlPlaneJoin,
-}
+pub use crate::settings::Role;
 
 /// Everything the generated configuration depends on, as plain data. The
 /// caller maps its flags and settings into it; nothing here reads the host.

@@ -1,0 +1,404 @@
+//! `kubeadm init` / `kubeadm join`: from the admin's command line and the
+//! host's facts to the settings, the env file, the kubeadm configuration and
+//! the host plan. Pure apart from reading files under the root prefix (and the
+//! admin's own `--config` file); nothing here changes the host.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use super::paths;
+use super::plan::{self, PlanInput, Step};
+use crate::kubeadm::config::{self, ConfigInput};
+use crate::kubeadm::flags::{self, FlagError, KubeMinor, ParsedCommand, Subcommand};
+use crate::settings::{
+    CniPlugin, EnvFile, EnvInputs, HostFacts, HostRoot, KubeVersion, Role, Settings, SettingsInput,
+};
+use crate::users::AdminUser;
+
+/// The version a dry run shows when nothing names one (no U7S_KUBEVERSION,
+/// no --kubernetes-version, no real kubeadm on this machine).
+pub const DRY_RUN_DEFAULT_VERSION: &str = "v1.32.0";
+
+/// What the flow is run against: the host root and facts gathered by the caller.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    pub root: HostRoot,
+    pub env: EnvInputs,
+    /// `kubeadm version -o short` of the real kubeadm, when it could be run.
+    pub kubeadm_short: Option<String>,
+    /// The paths of the real tools, as the plan will run them.
+    pub kubeadm: String,
+    pub kubectl: String,
+    pub systemctl: String,
+    /// Every real tool a node needs: (name, path), for preflight.
+    pub tools: Vec<(String, String)>,
+}
+
+/// Why preparing failed: kubeadm's own parse errors keep kubeadm's wording.
+#[derive(Debug)]
+pub enum Failure {
+    Flags(FlagError),
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Other(e)
+    }
+}
+
+/// Everything `kubeadm init|join` will do, ready to print or to carry out.
+#[derive(Debug)]
+pub struct Prepared {
+    pub parsed: ParsedCommand,
+    pub admin: AdminUser,
+    pub settings: Settings,
+    pub env_file: EnvFile,
+    /// The kubeadm configuration with its secrets (written, never printed).
+    pub kubeadm_config: String,
+    pub plan: Vec<Step>,
+    /// Messages for stderr: the fields u7s set in the admin's `--config`,
+    /// assumptions a dry run made, kubeadm's deprecation warnings.
+    pub notes: Vec<String>,
+    pub dry_run: bool,
+}
+
+fn minor_of(version: &str) -> Option<u8> {
+    KubeVersion::parse(version, crate::settings::version::VersionSource::Env)
+        .ok()
+        .map(|v| v.minor as u8)
+}
+
+/// The flag table to parse with: the version's own when it is known before
+/// parsing, else the newest (re-parsed once `--kubernetes-version` is read).
+fn table_minor(minor: Option<u8>) -> KubeMinor {
+    match minor {
+        Some(m) if m > KubeMinor::MAX.get() => KubeMinor::MAX,
+        Some(m) => KubeMinor::new(m).unwrap_or(KubeMinor::MIN),
+        None => KubeMinor::MAX,
+    }
+}
+
+fn flag_list(parsed: &ParsedCommand, name: &str) -> Vec<String> {
+    parsed
+        .list(name)
+        .map(<[String]>::to_vec)
+        .unwrap_or_default()
+}
+
+fn owned(v: Option<&str>) -> Option<String> {
+    v.map(str::to_owned)
+}
+
+/// `--feature-gates=A=true,B=false` as kubeadm reads it.
+pub fn parse_feature_gates(text: &str) -> Result<BTreeMap<String, bool>> {
+    let mut gates = BTreeMap::new();
+    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (name, value) = item
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--feature-gates {item:?}: write NAME=true or NAME=false"))?;
+        let value = match value.trim() {
+            "true" => true,
+            "false" => false,
+            other => bail!("--feature-gates {name}={other}: the value must be true or false"),
+        };
+        gates.insert(name.trim().to_owned(), value);
+    }
+    Ok(gates)
+}
+
+/// Prepares `kubeadm <sub> ARGS`: parses the flags the way the real kubeadm
+/// of that version would, derives the settings and renders everything.
+pub fn prepare(sub: Subcommand, args: &[OsString], ctx: &RunContext) -> Result<Prepared, Failure> {
+    let known_minor = ctx
+        .env
+        .kube_version
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .or(ctx.kubeadm_short.as_deref())
+        .and_then(minor_of);
+    let mut parsed = flags::parse(sub, table_minor(known_minor), args).map_err(Failure::Flags)?;
+    if known_minor.is_none() {
+        if let Some(m) = parsed.str("kubernetes-version").and_then(minor_of) {
+            parsed = flags::parse(sub, table_minor(Some(m)), args).map_err(Failure::Flags)?;
+        }
+    }
+    let mut notes: Vec<String> = parsed.warnings().to_vec();
+    if let Some((name, reason)) = parsed.refused().first() {
+        return Err(anyhow!("flag --{name} is not supported by u7s: {reason}").into());
+    }
+    let dry_run = parsed.bool("dry-run").unwrap_or(false);
+
+    let admin = match AdminUser::lookup_under(&ctx.root)? {
+        Some(admin) => admin,
+        None if dry_run => {
+            let placeholder = crate::users::parse_passwd(
+                "u7s-admin:x:999:999::/var/lib/u7s-admin:/bin/bash",
+                "u7s-admin",
+            )
+            .expect("placeholder passwd line");
+            notes.push(format!(
+                "user {} does not exist yet ({} has no entry): the dry run shows uid 999 and home /var/lib/u7s-admin; a real run creates the user",
+                crate::users::admin_user_name(),
+                ctx.root.path("/etc/passwd").display()
+            ));
+            placeholder
+        }
+        None => {
+            return Err(anyhow!(
+                "user {} does not exist; install podsec-k8s (it creates the user) and run again",
+                crate::users::admin_user_name()
+            )
+            .into())
+        }
+    };
+
+    // The admin's own configuration file, if any, is the base.
+    let admin_config = match parsed.config_path() {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--config {path}: cannot read the file"))?;
+            let facts = config::admin_facts(&text, path)?;
+            Some((path.to_owned(), text, facts))
+        }
+        None => None,
+    };
+    let facts = admin_config
+        .as_ref()
+        .map(|(_, _, f)| f.clone())
+        .unwrap_or_default();
+
+    let role = match sub {
+        Subcommand::Init => Role::InitMaster,
+        Subcommand::Join
+            if parsed.bool("control-plane").unwrap_or(false) || facts.control_plane_join =>
+        {
+            Role::ControlPlaneJoin
+        }
+        Subcommand::Join => Role::Worker,
+    };
+
+    let mut kubeadm_flags: Vec<String> = parsed
+        .passthrough_args()
+        .into_iter()
+        // --dry-run is u7s's own: the real kubeadm is not run by a dry run.
+        .filter(|a| a != "--dry-run" && !a.starts_with("--dry-run="))
+        .collect();
+    if role == Role::InitMaster
+        && !kubeadm_flags
+            .iter()
+            .any(|a| a.starts_with("--upload-certs"))
+    {
+        kubeadm_flags.push("--upload-certs".into());
+    }
+
+    let mut input = SettingsInput::new(role, admin.uid.as_raw());
+    input.advertise_address =
+        owned(parsed.str("apiserver-advertise-address")).or(facts.advertise_address.clone());
+    input.bind_port = parsed
+        .int("apiserver-bind-port")
+        .map(|p| {
+            u16::try_from(p)
+                .map_err(|_| anyhow!("--apiserver-bind-port {p}: give a port from 1 to 65535"))
+        })
+        .transpose()?
+        .or(facts.bind_port);
+    input.control_plane_endpoint = owned(parsed.str("control-plane-endpoint"));
+    input.join_endpoint = owned(parsed.endpoint()).or(facts.join_endpoint.clone());
+    input.pod_network_cidr = owned(parsed.str("pod-network-cidr")).or(facts.pod_subnet.clone());
+    input.service_cidr = owned(parsed.str("service-cidr")).or(facts.service_subnet.clone());
+    input.token = owned(parsed.str("token").or(parsed.str("discovery-token")));
+    input.ca_cert_hashes = flag_list(&parsed, "discovery-token-ca-cert-hash");
+    input.certificate_key = owned(parsed.str("certificate-key"));
+    input.kubernetes_version =
+        owned(parsed.str("kubernetes-version")).or(facts.kubernetes_version.clone());
+    input.node_name = owned(parsed.str("node-name"));
+    input.image_repository =
+        owned(parsed.str("image-repository")).or(facts.image_repository.clone());
+    input.kubeadm_flags = kubeadm_flags.clone();
+    input.kubeadm_version = ctx.kubeadm_short.clone();
+
+    let nothing_names_a_version = input.kubernetes_version.is_none()
+        && ctx.env.kube_version.as_deref().unwrap_or("").is_empty()
+        && ctx.kubeadm_short.is_none();
+    if nothing_names_a_version && dry_run {
+        notes.push(format!(
+            "no real kubeadm at {} and no U7S_KUBEVERSION: the dry run shows Kubernetes {DRY_RUN_DEFAULT_VERSION}",
+            ctx.kubeadm
+        ));
+        input.kubernetes_version = Some(DRY_RUN_DEFAULT_VERSION.to_owned());
+    }
+
+    let host = HostFacts::read(&ctx.root)?;
+    let mut env = ctx.env.clone();
+    if env.flannel_tag.as_deref().unwrap_or("").is_empty() {
+        // The flannel u7s bundles, unless the admin pins another.
+        env.flannel_tag = Some(config::flannel::FLANNEL_VERSION.to_owned());
+    }
+    let settings = Settings::derive(&input, &env, &host)?;
+    let env_file = EnvFile::from_settings(&settings);
+
+    let config_input = config_input(&settings, &parsed, &admin, role)?;
+    let kubeadm_config = match &admin_config {
+        Some((path, text, _)) => {
+            let (yaml, fields) = config::overlay(text, path, &config_input)?;
+            for field in fields {
+                notes.push(format!("{path}: u7s set {field}"));
+            }
+            yaml
+        }
+        None => config::render(&config_input)?,
+    };
+
+    let home = admin.home.to_string_lossy().into_owned();
+    let cni_manifest = match (role, settings.cni) {
+        (Role::InitMaster, CniPlugin::Flannel) => {
+            let registry = settings.registry.is_alt().then(|| settings.image_repository());
+            Some((
+                paths::FLANNEL_MANIFEST.to_owned(),
+                config::flannel_manifest(registry.as_deref(), &settings.pod_network.to_string())?,
+            ))
+        }
+        (Role::InitMaster, CniPlugin::Calico) => {
+            return Err(anyhow!(
+                "U7S_CNI_PLUGIN=calico: this u7s build bundles no calico manifest yet; use flannel (unset U7S_CNI_PLUGIN)"
+            )
+            .into())
+        }
+        _ => None,
+    };
+    let mut cni_conf = vec![(
+        "99-loopback.conf".to_owned(),
+        include_str!("../../data/cni/99-loopback.conf").to_owned(),
+    )];
+    if settings.cni == CniPlugin::Flannel {
+        cni_conf.push((
+            "10-flannel.conflist".to_owned(),
+            include_str!("../../data/cni/10-flannel.conflist").to_owned(),
+        ));
+    }
+    let plan = plan::plan(&PlanInput {
+        role,
+        admin_name: admin.name.clone(),
+        admin_uid: admin.uid.as_raw(),
+        admin_home: home,
+        env_file: env_file.render(true)?,
+        kubeadm_config: kubeadm_config.clone(),
+        kubeadm_flags,
+        kubeadm: ctx.kubeadm.clone(),
+        kubectl: ctx.kubectl.clone(),
+        systemctl: ctx.systemctl.clone(),
+        cni_manifest,
+        cni_conf,
+        audit_policy: include_str!("../../data/audit/policy.yaml").to_owned(),
+        tools: ctx.tools.clone(),
+    });
+    Ok(Prepared {
+        parsed,
+        admin,
+        settings,
+        env_file,
+        kubeadm_config,
+        plan,
+        notes,
+        dry_run,
+    })
+}
+
+/// Maps the settings and the configuration flags onto the configuration input.
+fn config_input(
+    settings: &Settings,
+    parsed: &ParsedCommand,
+    admin: &AdminUser,
+    role: Role,
+) -> Result<ConfigInput> {
+    let feature_gates = parsed
+        .str("feature-gates")
+        .map(parse_feature_gates)
+        .transpose()?;
+    Ok(ConfigInput {
+        role,
+        kubernetes_version: settings.kube_version.to_string(),
+        minor: settings.kube_version.minor,
+        image_repository: settings.image_repository(),
+        advertise_address: settings.advertise_address.to_string(),
+        bind_port: settings.bind_port,
+        control_plane_endpoint: (role == Role::InitMaster)
+            .then(|| settings.control_plane_endpoint.to_string()),
+        join_endpoint: (role != Role::InitMaster)
+            .then(|| settings.control_plane_endpoint.to_string()),
+        token: settings.token.clone(),
+        ca_cert_hashes: settings.ca_cert_hashes.clone(),
+        unsafe_skip_ca_verification: parsed
+            .bool("discovery-token-unsafe-skip-ca-verification")
+            .unwrap_or(false),
+        certificate_key: settings.certificate_key.clone(),
+        node_name: Some(settings.node_name.clone()),
+        pod_subnet: settings.pod_network.to_string(),
+        service_subnet: settings.service_network.to_string(),
+        service_dns_domain: owned(parsed.str("service-dns-domain")),
+        cert_sans: flag_list(parsed, "apiserver-cert-extra-sans"),
+        cert_dir: owned(parsed.str("cert-dir")),
+        feature_gates,
+        patches_dir: owned(parsed.str("patches")),
+        // --skip-phases reaches the real kubeadm as a flag (allowed beside --config).
+        skip_phases: Vec::new(),
+        token_ttl: owned(parsed.duration("token-ttl")),
+        discovery_file: owned(parsed.str("discovery-file")),
+        discovery_timeout: None,
+        tls_bootstrap_token: owned(parsed.str("tls-bootstrap-token")),
+        kubelet_extra_args: Vec::new(),
+        cluster_dns: settings.service_addrs.cluster_dns.to_string(),
+        kubelet_volume_plugin_dir: Some(format!(
+            "{}/.local/share/usernetes/kubelet-plugins-exec",
+            admin.home.display()
+        )),
+    })
+}
+
+/// The dry run's stdout: the env file lines (secrets hidden), the kubeadm
+/// configuration (secrets hidden), then the numbered host steps.
+pub fn dry_run_output(p: &Prepared) -> Result<String> {
+    let mut out = String::new();
+    out.push_str(&format!("# Settings: {} (mode 0600)\n", paths::ENV_FILE));
+    out.push_str(&p.env_file.render(false)?);
+    out.push_str(&format!(
+        "# kubeadm configuration for `kubeadm {}`\n",
+        p.settings.role.subcommand()
+    ));
+    out.push_str(&config::mask_secrets(&p.kubeadm_config)?);
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "# Host steps of a real `kubeadm {}` (a dry run changes nothing)\n",
+        p.settings.role.subcommand()
+    ));
+    out.push_str(&plan::render(&p.plan));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feature_gates_parse_like_kubeadm() {
+        let gates = parse_feature_gates("A=true, B=false").unwrap();
+        assert_eq!(gates.get("A"), Some(&true));
+        assert_eq!(gates.get("B"), Some(&false));
+        assert!(parse_feature_gates("A").is_err());
+        assert!(parse_feature_gates("A=yes").is_err());
+    }
+
+    #[test]
+    fn the_flag_table_follows_the_known_version() {
+        assert_eq!(table_minor(None), KubeMinor::MAX);
+        assert_eq!(table_minor(Some(28)).get(), 28);
+        assert_eq!(table_minor(Some(40)), KubeMinor::MAX);
+        assert_eq!(minor_of("v1.30.2"), Some(30));
+        assert_eq!(minor_of("junk"), None);
+    }
+}

@@ -1,0 +1,379 @@
+//! Carrying out a plan on the host: the one place where init/join change the
+//! host. Every path goes through the root prefix, every command through
+//! `exec`. Progress goes to stderr as `[n/N] title`; a failure names its step
+//! and where to look.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use super::action::{Action, Owner, Place};
+use super::plan::Step;
+use super::{audit, paths, preflight};
+use crate::exec::{self, Invocation};
+use crate::fsx::write_atomic_owned;
+use crate::settings::HostRoot;
+use crate::users::AdminUser;
+
+pub struct Executor<'a> {
+    pub root: &'a HostRoot,
+    pub admin: &'a AdminUser,
+    /// Suffix of this run's backups, e.g. `20261126-195900`.
+    pub stamp: String,
+    /// `--ignore-preflight-errors` entries.
+    pub ignore_preflight: Vec<String>,
+    /// This binary, to run commands inside the namespaces (`u7s nsenter_u7s`).
+    pub self_exe: PathBuf,
+    pub euid_is_root: bool,
+}
+
+/// A failed step: what to print, one line.
+#[derive(Debug)]
+pub struct StepFailure {
+    pub message: String,
+}
+
+/// Where to look when a step fails.
+fn hint(step: &Step) -> &'static str {
+    match step.title {
+        "Starting rootlesskit and crio" => {
+            "see journalctl --user -M u7s-admin@ -u u7s-rootlesskit.service"
+        }
+        "Pulling the images" | "Running kubeadm init" | "Running kubeadm join" => {
+            "kubeadm's output is above; journalctl --user -M u7s-admin@ -u u7s-kubelet.service shows the kubelet"
+        }
+        "Enabling and starting u7s.service" | "Restarting u7s.service" => "see journalctl -u u7s.service",
+        _ => "nothing was changed by this step beyond what it reports",
+    }
+}
+
+impl Executor<'_> {
+    pub fn run(&self, steps: &[Step]) -> Result<(), StepFailure> {
+        let total = steps.len();
+        for (i, step) in steps.iter().enumerate() {
+            let n = i + 1;
+            tracing::warn!(target: crate::log::PROGRESS, "[{n}/{total}] {}", step.title);
+            let start = Instant::now();
+            let result = if step.actions.iter().all(|a| matches!(a, Action::Check(_))) {
+                self.preflight(step)
+            } else {
+                step.actions.iter().try_for_each(|a| self.apply(a))
+            };
+            if let Err(e) = result {
+                let detail = format!("{e:#}")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                return Err(StepFailure {
+                    message: format!(
+                        "[{n}/{total}] {} failed: {detail}; {}",
+                        step.title,
+                        hint(step)
+                    ),
+                });
+            }
+            tracing::info!(
+                "[{n}/{total}] done in {:.1}s",
+                start.elapsed().as_secs_f64()
+            );
+        }
+        Ok(())
+    }
+
+    fn preflight(&self, step: &Step) -> Result<()> {
+        let checks: Vec<preflight::Check> = step
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Check(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect();
+        let failures = preflight::run_all(
+            &checks,
+            self.root,
+            self.euid_is_root,
+            &self.ignore_preflight,
+        );
+        match failures.len() {
+            0 => Ok(()),
+            _ => {
+                // Each failure on its own line, then the step's one-line summary.
+                for failure in &failures {
+                    tracing::error!("{failure}");
+                }
+                bail!(
+                    "{} check(s) failed; fix them or pass --ignore-preflight-errors=<name>",
+                    failures.len()
+                )
+            }
+        }
+    }
+
+    fn owner_ids(&self, owner: Owner) -> Option<(u32, u32)> {
+        match owner {
+            Owner::Root => None,
+            Owner::Admin => Some((self.admin.uid.as_raw(), self.admin.gid.as_raw())),
+        }
+    }
+
+    /// `mkdir -p` for the parent of `path`; new directories belong to `owner`.
+    fn make_parents(&self, path: &Path, owner: Owner) -> Result<()> {
+        let Some(parent) = path.parent() else {
+            return Ok(());
+        };
+        let mut missing = Vec::new();
+        let mut dir = parent.to_path_buf();
+        while !dir.exists() {
+            missing.push(dir.clone());
+            if !dir.pop() {
+                break;
+            }
+        }
+        for dir in missing.iter().rev() {
+            std::fs::create_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            if let Some((uid, gid)) = self.owner_ids(owner) {
+                std::os::unix::fs::chown(dir, Some(uid), Some(gid))
+                    .with_context(|| format!("cannot chown {}", dir.display()))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write(&self, path: &str, bytes: &[u8], mode: u32, owner: Owner) -> Result<()> {
+        let target = self.root.path(path);
+        self.make_parents(&target, owner)?;
+        write_atomic_owned(&target, bytes, mode, self.owner_ids(owner))
+    }
+
+    fn apply(&self, action: &Action) -> Result<()> {
+        tracing::debug!("{action}");
+        match action {
+            Action::Check(_) => Ok(()),
+            Action::SetSysctl { key, value } => {
+                let path = format!("/proc/sys/{}", key.replace('.', "/"));
+                std::fs::write(self.root.path(&path), format!("{value}\n"))
+                    .with_context(|| format!("cannot set {key} through {path}"))
+            }
+            Action::WriteFile {
+                path,
+                mode,
+                owner,
+                contents,
+                ..
+            } => self.write(path, contents.as_bytes(), *mode, *owner),
+            Action::MarkState { state } => self.write(
+                paths::STATE_FILE,
+                format!("{state}\n").as_bytes(),
+                0o644,
+                Owner::Root,
+            ),
+            Action::MoveAside { path } => self.move_aside(path).map(|_| ()),
+            Action::MakeDir { path, mode, owner } => {
+                let dir = self.root.path(path);
+                self.make_parents(&dir, Owner::Root)?;
+                if !dir.is_dir() {
+                    std::fs::create_dir(&dir).with_context(|| format!("cannot create {path}"))?;
+                }
+                std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(*mode))
+                    .with_context(|| format!("cannot chmod {path}"))?;
+                let (uid, gid) = self.owner_ids(*owner).unwrap_or((0, 0));
+                std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+                    .with_context(|| format!("cannot chown {path}"))
+            }
+            Action::Run {
+                argv,
+                place,
+                retries,
+            } => self.run_command(argv, *place, *retries),
+            Action::WaitForSocket { path, timeout } => {
+                let target = self.root.path(path);
+                let deadline = Instant::now() + *timeout;
+                while !target.exists() {
+                    if Instant::now() > deadline {
+                        bail!("{path} did not appear within {}s", timeout.as_secs());
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Ok(())
+            }
+            Action::AuditApiserver { manifest, policy } => {
+                let target = self.root.path(manifest);
+                let text = std::fs::read_to_string(&target)
+                    .with_context(|| format!("cannot read {manifest}"))?;
+                let edited = audit::add_audit(&text, policy).with_context(|| manifest.clone())?;
+                if edited != text {
+                    let meta = std::fs::metadata(&target)?;
+                    use std::os::unix::fs::MetadataExt;
+                    write_atomic_owned(
+                        &target,
+                        edited.as_bytes(),
+                        meta.mode() & 0o7777,
+                        Some((meta.uid(), meta.gid())),
+                    )?;
+                }
+                Ok(())
+            }
+            Action::EnsureSubordinateIds { user } => self.ensure_subids(user),
+            Action::Copy {
+                from,
+                to,
+                mode,
+                owner,
+            } => {
+                let text = std::fs::read_to_string(self.root.path(from))
+                    .with_context(|| format!("cannot read {from}"))?;
+                check_kubeconfig(&text).with_context(|| from.clone())?;
+                self.write(to, text.as_bytes(), *mode, *owner)
+            }
+        }
+    }
+
+    /// Renames `path` to `path.u7s-backup-<stamp>` if it exists; returns the backup.
+    pub fn move_aside(&self, path: &str) -> Result<Option<PathBuf>> {
+        let source = self.root.path(path);
+        if std::fs::symlink_metadata(&source).is_err() {
+            return Ok(None);
+        }
+        let mut backup = PathBuf::from(format!("{}.u7s-backup-{}", source.display(), self.stamp));
+        let mut n = 1;
+        while backup.exists() {
+            backup = PathBuf::from(format!(
+                "{}.u7s-backup-{}-{n}",
+                source.display(),
+                self.stamp
+            ));
+            n += 1;
+        }
+        std::fs::rename(&source, &backup)
+            .with_context(|| format!("cannot move {path} aside to {}", backup.display()))?;
+        tracing::info!("moved {path} aside to {}", backup.display());
+        Ok(Some(backup))
+    }
+
+    fn run_command(
+        &self,
+        argv: &[String],
+        place: Place,
+        retries: Option<(u32, Duration)>,
+    ) -> Result<()> {
+        let inv = match place {
+            Place::Host => Invocation::new(&argv[0], argv[1..].iter().map(Into::into).collect()),
+            Place::Inside => {
+                let mut args: Vec<std::ffi::OsString> = vec!["nsenter_u7s".into(), "--".into()];
+                args.extend(argv.iter().map(Into::into));
+                Invocation::new(&self.self_exe, args)
+            }
+        };
+        let (tries, pause) = retries.unwrap_or((1, Duration::ZERO));
+        let mut last = 0;
+        for attempt in 1..=tries.max(1) {
+            last = exec::run_wait(&inv).with_context(|| format!("cannot run {}", argv[0]))?;
+            if last == 0 {
+                return Ok(());
+            }
+            if attempt < tries {
+                tracing::info!(
+                    "{} exited with {last}; try {}/{tries} in {}s",
+                    argv[0],
+                    attempt + 1,
+                    pause.as_secs()
+                );
+                std::thread::sleep(pause);
+            }
+        }
+        Err(anyhow!("{} exited with status {last}", argv.join(" ")))
+    }
+
+    fn ensure_subids(&self, user: &str) -> Result<()> {
+        for file in [paths::SUBUID, paths::SUBGID] {
+            let text = self.root.read_optional(file)?.unwrap_or_default();
+            if let Some(new) = add_subordinate_range(&text, user) {
+                write_atomic_owned(&self.root.path(file), new.as_bytes(), 0o644, None)?;
+                tracing::info!("gave {user} a subordinate range in {file}");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `text` of /etc/subuid or /etc/subgid with a 65536-id range for `user`
+/// appended after every existing range; `None` if `user` has one already.
+pub fn add_subordinate_range(text: &str, user: &str) -> Option<String> {
+    let mut end: u64 = 100_000;
+    for line in text.lines() {
+        let f: Vec<&str> = line.trim().split(':').collect();
+        if f.len() != 3 {
+            continue;
+        }
+        if f[0] == user {
+            return None;
+        }
+        if let (Ok(start), Ok(count)) = (f[1].parse::<u64>(), f[2].parse::<u64>()) {
+            end = end.max(start + count);
+        }
+    }
+    let mut out = text.to_owned();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&format!("{user}:{end}:65536\n"));
+    Some(out)
+}
+
+/// Refuses a kubeconfig whose users run programs (`exec`, `auth-provider`).
+pub fn check_kubeconfig(text: &str) -> Result<()> {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(text).map_err(|e| anyhow!("not a kubeconfig: {e}"))?;
+    let users = doc
+        .get("users")
+        .and_then(|u| u.as_sequence())
+        .cloned()
+        .unwrap_or_default();
+    for user in users {
+        let name = user
+            .get("name")
+            .and_then(|n| n.as_str())
+            .unwrap_or("?")
+            .to_owned();
+        if let Some(config) = user.get("user") {
+            for key in ["exec", "auth-provider"] {
+                if config.get(key).is_some() {
+                    bail!("user {name:?} has an {key:?} entry, which would run a program as whoever uses the copy; refusing to install it");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subordinate_ranges_do_not_overlap_anyone() {
+        assert_eq!(
+            add_subordinate_range("", "u7s-admin").unwrap(),
+            "u7s-admin:100000:65536\n"
+        );
+        let text = "alice:100000:65536\nbob:300000:65536";
+        assert_eq!(
+            add_subordinate_range(text, "u7s-admin").unwrap(),
+            "alice:100000:65536\nbob:300000:65536\nu7s-admin:365536:65536\n"
+        );
+        assert!(add_subordinate_range("u7s-admin:1:2\n", "u7s-admin").is_none());
+    }
+
+    #[test]
+    fn kubeconfigs_that_run_programs_are_refused() {
+        let plain = "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    client-certificate-data: AAAA\n";
+        assert!(check_kubeconfig(plain).is_ok());
+        let exec = "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    exec:\n      command: /tmp/evil\n";
+        assert!(check_kubeconfig(exec)
+            .unwrap_err()
+            .to_string()
+            .contains("exec"));
+    }
+}

@@ -1,0 +1,320 @@
+//! Preflight: read-only checks before any change, each failure one line that
+//! names the missing piece and the fix. Names follow kubeadm's style so
+//! `--ignore-preflight-errors=Name,...` (or `all`) can turn a failure into a
+//! warning, as admins know from kubeadm.
+
+use std::fmt;
+use std::os::unix::fs::PermissionsExt;
+
+use crate::settings::HostRoot;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// The caller is root.
+    Root,
+    /// A real tool exists and is executable: (name, absolute path).
+    Tool(String, String),
+    /// Unprivileged user namespaces are enabled.
+    UserNamespaces,
+    /// /dev/net/tun is usable by u7s-admin (slirp4netns opens it).
+    Tun,
+    /// cgroup v2 with controllers delegated to user managers.
+    CgroupDelegation,
+    /// systemd keeps u7s-admin's user manager running without a login.
+    Linger(String),
+    /// No etcd data of an earlier cluster.
+    NoEtcdData,
+    /// No earlier u7s cluster on this host.
+    NotInitialised,
+    /// Nothing listens on the ports the node's role needs.
+    PortsFree(Vec<u16>),
+}
+
+impl Check {
+    /// The name `--ignore-preflight-errors` takes.
+    pub fn name(&self) -> String {
+        match self {
+            Check::Root => "IsPrivilegedUser".into(),
+            Check::Tool(tool, _) => format!("FileExisting-{tool}"),
+            Check::UserNamespaces => "UserNamespaces".into(),
+            Check::Tun => "DevNetTun".into(),
+            Check::CgroupDelegation => "CgroupDelegation".into(),
+            Check::Linger(_) => "Linger".into(),
+            Check::NoEtcdData => "DirAvailable--var-lib-podsec-u7s-etcd".into(),
+            Check::NotInitialised => "NotInitialised".into(),
+            Check::PortsFree(_) => "Port".into(),
+        }
+    }
+
+    /// Runs the check against the host under `root`: `Err` is the one-line
+    /// failure with its fix.
+    pub fn run(&self, root: &HostRoot, euid_is_root: bool) -> Result<(), String> {
+        match self {
+            Check::Root if euid_is_root => Ok(()),
+            Check::Root => Err("kubeadm init/join must run as root (try: sudo kubeadm ...)".into()),
+            Check::Tool(tool, path) => {
+                let ok = std::fs::metadata(path)
+                    .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                    .unwrap_or(false);
+                if ok {
+                    Ok(())
+                } else {
+                    Err(format!("{tool} is not installed at {path}; install it (apt-get install {tool}) or set U7S_{} to its path", tool.to_ascii_uppercase()))
+                }
+            }
+            Check::UserNamespaces => {
+                let max = read_number(root, "/proc/sys/user/max_user_namespaces");
+                let clone = read_number(root, "/proc/sys/kernel/unprivileged_userns_clone");
+                if max == Some(0) || clone == Some(0) {
+                    Err("user namespaces are disabled; enable them: sysctl -w user.max_user_namespaces=28633 kernel.unprivileged_userns_clone=1".into())
+                } else {
+                    Ok(())
+                }
+            }
+            Check::Tun => match std::fs::metadata(root.path("/dev/net/tun")) {
+                Ok(m) if m.permissions().mode() & 0o006 == 0o006 => Ok(()),
+                Ok(_) => Err("/dev/net/tun is not usable by u7s-admin; run: chmod 0666 /dev/net/tun (and load the tun module at boot)".into()),
+                Err(_) => Err("/dev/net/tun is missing; run: modprobe tun".into()),
+            },
+            Check::CgroupDelegation => {
+                let v2 = root.path("/sys/fs/cgroup/cgroup.controllers").exists();
+                let dropin = root
+                    .path("/etc/systemd/system/user@.service.d/delegate.conf")
+                    .exists();
+                match (v2, dropin) {
+                    (true, true) => Ok(()),
+                    (false, _) => Err("cgroup v2 is not the host's cgroup hierarchy; boot with systemd.unified_cgroup_hierarchy=1".into()),
+                    (true, false) => Err("cgroup controllers are not delegated to user managers; install /etc/systemd/system/user@.service.d/delegate.conf (podsec-k8s ships it) and run systemctl daemon-reload".into()),
+                }
+            }
+            Check::Linger(user) => {
+                if root.path(&format!("/var/lib/systemd/linger/{user}")).exists() {
+                    Ok(())
+                } else {
+                    Err(format!("lingering is off for {user}, so its services stop when it logs out; run: loginctl enable-linger {user}"))
+                }
+            }
+            Check::NoEtcdData => {
+                let dir = super::paths::ETCD_MEMBER_DIR;
+                // Data left by our own interrupted run is moved aside by the flow.
+                if root.path(dir).exists() && !state_is(root, "in-progress") {
+                    Err(format!("{dir} holds the etcd data of an earlier cluster; keep it with `mv {dir} {dir}.bak-$(date +%F)` or remove the old cluster with `kubeadm reset`, then run again"))
+                } else {
+                    Ok(())
+                }
+            }
+            Check::NotInitialised => {
+                if state_is(root, "done") {
+                    Err(format!("this host already runs a u7s cluster ({} says so); run `kubeadm reset` first to set it aside", super::paths::STATE_FILE))
+                } else {
+                    Ok(())
+                }
+            }
+            Check::PortsFree(ports) => {
+                let mut listening = Vec::new();
+                for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
+                    if let Ok(Some(text)) = root.read_optional(file) {
+                        listening.extend(listening_ports(&text));
+                    }
+                }
+                let busy: Vec<String> = ports
+                    .iter()
+                    .filter(|p| listening.contains(p))
+                    .map(u16::to_string)
+                    .collect();
+                if busy.is_empty() {
+                    Ok(())
+                } else {
+                    Err(format!("port(s) {} are in use; stop what listens there (ss -ltnp)", busy.join(", ")))
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Check::Root => write!(f, "running as root"),
+            Check::Tool(tool, path) => write!(f, "{tool} is installed at {path}"),
+            Check::UserNamespaces => write!(f, "user namespaces are enabled"),
+            Check::Tun => write!(f, "/dev/net/tun is usable"),
+            Check::CgroupDelegation => {
+                write!(f, "cgroup v2 controllers are delegated to user managers")
+            }
+            Check::Linger(user) => write!(f, "lingering is enabled for {user}"),
+            Check::NoEtcdData => write!(
+                f,
+                "no etcd data of an earlier cluster in {}",
+                super::paths::ETCD_MEMBER_DIR
+            ),
+            Check::NotInitialised => write!(f, "no u7s cluster runs on this host yet"),
+            Check::PortsFree(ports) => {
+                let list: Vec<String> = ports.iter().map(u16::to_string).collect();
+                write!(f, "ports {} are free", list.join(", "))
+            }
+        }
+    }
+}
+
+/// Whether the state file's first word is `state`.
+pub fn state_is(root: &HostRoot, state: &str) -> bool {
+    root.read_optional(super::paths::STATE_FILE)
+        .ok()
+        .flatten()
+        .is_some_and(|text| text.split_whitespace().next() == Some(state))
+}
+
+fn read_number(root: &HostRoot, path: &str) -> Option<i64> {
+    root.read_optional(path).ok().flatten()?.trim().parse().ok()
+}
+
+/// Local ports in LISTEN state (st 0A) in /proc/net/tcp or tcp6 text.
+pub fn listening_ports(text: &str) -> Vec<u16> {
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let local = fields.nth(1)?;
+            let state = fields.nth(1)?;
+            if state != "0A" {
+                return None;
+            }
+            let port = local.rsplit(':').next()?;
+            u16::from_str_radix(port, 16).ok()
+        })
+        .collect()
+}
+
+/// Whether `--ignore-preflight-errors` entries cover `check` (kubeadm lowercases).
+pub fn ignored(check: &Check, ignore: &[String]) -> bool {
+    let name = check.name().to_ascii_lowercase();
+    ignore
+        .iter()
+        .map(|i| i.to_ascii_lowercase())
+        .any(|i| i == "all" || i == name)
+}
+
+/// Runs every check; returns the failures that are not ignored, and prints
+/// the ignored ones as warnings.
+pub fn run_all(
+    checks: &[Check],
+    root: &HostRoot,
+    euid_is_root: bool,
+    ignore: &[String],
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    for check in checks {
+        if let Err(msg) = check.run(root, euid_is_root) {
+            if ignored(check, ignore) {
+                tracing::warn!("[preflight] ignored {}: {msg}", check.name());
+            } else {
+                failures.push(format!("[preflight] {msg}"));
+            }
+        }
+    }
+    failures
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TCP: &str = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 00000000:1A0B 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1673 1 0 100 0 0 10 0\n   1: 020200C0:98F0 507100CB:0050 06 00000000:00000000 03:00001212 00000000     0        0 0 3 0\n   2: 0100007F:0948 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0\n";
+
+    #[test]
+    fn listening_ports_are_read_from_proc_net_tcp() {
+        assert_eq!(listening_ports(TCP), vec![6667, 2376]);
+    }
+
+    #[test]
+    fn ignore_list_matches_like_kubeadm() {
+        let check = Check::Linger("u7s-admin".into());
+        assert!(ignored(&check, &["linger".into()]));
+        assert!(ignored(&check, &["ALL".into()]));
+        assert!(!ignored(&check, &["Port".into()]));
+    }
+
+    fn tree(tag: &str) -> (std::path::PathBuf, HostRoot) {
+        let dir = std::env::temp_dir().join(format!("u7s-preflight-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        (dir.clone(), HostRoot::new(dir))
+    }
+
+    #[test]
+    fn each_check_fails_with_its_fix_and_passes_when_fixed() {
+        let (dir, root) = tree("classes");
+        let put = |rel: &str, text: &str| {
+            let p = dir.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        assert!(Check::Root.run(&root, false).unwrap_err().contains("root"));
+        assert!(Check::Root.run(&root, true).is_ok());
+        put("proc/sys/user/max_user_namespaces", "0\n");
+        assert!(Check::UserNamespaces
+            .run(&root, true)
+            .unwrap_err()
+            .contains("sysctl"));
+        put("proc/sys/user/max_user_namespaces", "1000\n");
+        assert!(Check::UserNamespaces.run(&root, true).is_ok());
+        assert!(Check::Tun
+            .run(&root, true)
+            .unwrap_err()
+            .contains("modprobe tun"));
+        let tun = put("dev/net/tun", "");
+        std::fs::set_permissions(&tun, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(Check::Tun
+            .run(&root, true)
+            .unwrap_err()
+            .contains("chmod 0666"));
+        std::fs::set_permissions(&tun, std::fs::Permissions::from_mode(0o666)).unwrap();
+        assert!(Check::Tun.run(&root, true).is_ok());
+        assert!(Check::CgroupDelegation
+            .run(&root, true)
+            .unwrap_err()
+            .contains("unified_cgroup_hierarchy"));
+        put("sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n");
+        assert!(Check::CgroupDelegation
+            .run(&root, true)
+            .unwrap_err()
+            .contains("delegate.conf"));
+        put(
+            "etc/systemd/system/user@.service.d/delegate.conf",
+            "[Service]\nDelegate=yes\n",
+        );
+        assert!(Check::CgroupDelegation.run(&root, true).is_ok());
+        let linger = Check::Linger("u7s-admin".into());
+        assert!(linger
+            .run(&root, true)
+            .unwrap_err()
+            .contains("loginctl enable-linger u7s-admin"));
+        put("var/lib/systemd/linger/u7s-admin", "");
+        assert!(linger.run(&root, true).is_ok());
+        assert!(Check::NoEtcdData.run(&root, true).is_ok());
+        std::fs::create_dir_all(dir.join("var/lib/podsec/u7s/etcd/member")).unwrap();
+        assert!(Check::NoEtcdData
+            .run(&root, true)
+            .unwrap_err()
+            .contains("kubeadm reset"));
+        put("etc/podsec/u7s/config/state", "in-progress init\n");
+        assert!(
+            Check::NoEtcdData.run(&root, true).is_ok(),
+            "our own interrupted run"
+        );
+        assert!(Check::NotInitialised.run(&root, true).is_ok());
+        put("etc/podsec/u7s/config/state", "done init\n");
+        assert!(Check::NotInitialised
+            .run(&root, true)
+            .unwrap_err()
+            .contains("kubeadm reset"));
+        put("proc/net/tcp", TCP);
+        let ports = Check::PortsFree(vec![6443, 6667]);
+        assert!(ports.run(&root, true).unwrap_err().contains("6667"));
+        assert!(Check::PortsFree(vec![6443]).run(&root, true).is_ok());
+        let tool = Check::Tool("crio".into(), dir.join("nope").display().to_string());
+        assert!(tool.run(&root, true).unwrap_err().contains("U7S_CRIO"));
+    }
+}

@@ -1,0 +1,573 @@
+//! `kubeadm init`, `kubeadm join` and `kubeadm reset` for real: as root, on a
+//! host tree (`U7S_ROOT`), with the real rootlesskit, slirp4netns, nsenter and
+//! u7s-admin of this machine, and stand-ins only for kubeadm, kubelet, crio,
+//! crun, conmon, systemctl and kubectl (a recording script each).
+
+mod support;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+use support::hosttree::*;
+use support::*;
+
+const HASH: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const TOKEN: &str = "abcdef.0123456789abcdef";
+const CERT_KEY: &str = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+
+/// The flows share the real rootlesskit and u7s-admin's files: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// What the stand-in kubeadm does: records where it ran and its argv, and for
+/// `init`/`join` writes what the real one writes (admin.conf, pki, the
+/// apiserver manifest) and prints a join block.
+const KUBEADM: &str = r#"#!/bin/sh
+# u7s asks the real kubeadm for its version on the host (not recorded).
+[ "$1" = version ] && { echo v1.30.5; exit 0; }
+rec="$U7S_TEST_RECORDS/kubeadm"
+{ echo "call uid=$(id -u) net=$(readlink /proc/self/ns/net)"; for a in "$@"; do printf '  [%s]\n' "$a"; done; } >> "$rec"
+case "$1" in
+init|join)
+    config="$3"
+    [ -r "$U7S_ROOT$config" ] || { echo "cannot read $config" >&2; exit 9; }
+    grep -q 'criSocket: unix:///run/crio/crio.sock' "$U7S_ROOT$config" || exit 8
+    k="$U7S_ROOT/etc/kubernetes"
+    mkdir -p "$k/pki/etcd" "$k/manifests" || exit 7
+    echo cert > "$k/pki/ca.crt"; echo key > "$k/pki/ca.key"; chmod 600 "$k/pki/ca.key"
+    if [ "$1" = init ] || grep -q controlPlane "$U7S_ROOT$config"; then
+        printf 'apiVersion: v1\nkind: Config\nclusters:\n- name: u7s\n  cluster: {server: "https://10.10.0.5:6443"}\nusers:\n- name: kubernetes-admin\n  user: {client-certificate-data: QQ==}\ncontexts: []\n' > "$k/admin.conf"
+        chmod 600 "$k/admin.conf"
+        printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube-apiserver\n  namespace: kube-system\nspec:\n  containers:\n  - name: kube-apiserver\n    command:\n    - kube-apiserver\n    - --advertise-address=10.10.0.5\n' > "$k/manifests/kube-apiserver.yaml"
+    fi
+    echo "kubeadm join 10.10.0.5:6443 --token abcdef.0123456789abcdef \\"
+    echo "	--discovery-token-ca-cert-hash sha256:0123"
+    ;;
+esac
+exit 0
+"#;
+
+/// systemctl: records; starting the rootlesskit unit makes crio's socket.
+const SYSTEMCTL: &str = r#"#!/bin/sh
+echo "$*" >> "$U7S_TEST_RECORDS/systemctl"
+case "$*" in
+*"start u7s-rootlesskit.service"*)
+    mkdir -p "$U7S_ROOT/run/user/$U7S_TEST_UID/usernetes/crio"
+    : > "$U7S_ROOT/run/user/$U7S_TEST_UID/usernetes/crio/crio.sock" ;;
+esac
+exit 0
+"#;
+
+const RECORDER: &str =
+    "#!/bin/sh\necho \"$*\" >> \"$U7S_TEST_RECORDS/$(basename \"$0\")\"\nexit 0\n";
+
+struct Host {
+    tree: HostTree,
+    records: PathBuf,
+    stubs: Tree,
+}
+
+fn host(tag: &str) -> Host {
+    let tree = HostTree::new(tag, OS_P10, HOSTS_PLAIN);
+    let a = admin();
+    tree.write(
+        "etc/passwd",
+        &format!("root:x:0:0:root:/root:/bin/bash\nu7s-admin:x:{}:{}:usernet user account:/var/lib/u7s-admin:/bin/bash\n", a.uid, a.gid),
+    );
+    tree.write("proc/sys/user/max_user_namespaces", "1000\n");
+    tree.write("proc/sys/net/ipv4/ip_forward", "0\n");
+    tree.write("proc/net/tcp", "  sl  local_address rem_address   st\n");
+    tree.write("sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n");
+    tree.write(
+        "etc/systemd/system/user@.service.d/delegate.conf",
+        "[Service]\nDelegate=yes\n",
+    );
+    tree.write("var/lib/systemd/linger/u7s-admin", "");
+    tree.write("dev/net/tun", "");
+    std::fs::set_permissions(
+        tree.root.join("dev/net/tun"),
+        std::fs::Permissions::from_mode(0o666),
+    )
+    .unwrap();
+    tree.write("etc/subuid", "alice:100000:65536\n");
+    tree.write("etc/subgid", "alice:100000:65536\n");
+    for dir in ["", "root", "var", "var/lib", "etc"] {
+        std::fs::create_dir_all(tree.root.join(dir)).unwrap();
+        std::fs::set_permissions(tree.root.join(dir), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+    }
+    let stubs = Tree::new(&format!("stubs-{tag}"));
+    stubs.script("kubeadm", KUBEADM);
+    stubs.script("systemctl", SYSTEMCTL);
+    for name in ["kubectl", "kubelet", "crio", "crun", "conmon"] {
+        stubs.script(name, RECORDER);
+    }
+    let records = stubs.open_dir("records");
+    Host {
+        tree,
+        records,
+        stubs,
+    }
+}
+
+impl Host {
+    fn kubeadm(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_u7s"));
+        cmd.arg("kubeadm").args(args);
+        self.configure(&mut cmd, rootlesskit());
+        run(&mut cmd)
+    }
+
+    /// The environment that points u7s at this host tree and its stand-ins.
+    fn configure(&self, cmd: &mut Command, rk: &Rootlesskit) {
+        for (key, _) in std::env::vars() {
+            if key.starts_with("U7S_") {
+                cmd.env_remove(key);
+            }
+        }
+        let stub = |name: &str| self.stubs.root.join("stubs").join(name);
+        cmd.env("U7S_ROOT", &self.tree.root)
+            .env("U7S_KUBEVERSION", "v1.30.5")
+            .env("U7S_ROOTLESSKIT_STATE_DIR", &rk.state_dir)
+            .env("U7S_TEST_RECORDS", &self.records)
+            .env("U7S_TEST_UID", admin().uid.to_string())
+            .env("U7S_KUBEADM", stub("kubeadm"))
+            .env("U7S_SYSTEMCTL", stub("systemctl"));
+        for name in ["kubectl", "kubelet", "crio", "crun", "conmon"] {
+            cmd.env(format!("U7S_{}", name.to_uppercase()), stub(name));
+        }
+    }
+
+    fn path(&self, abs: &str) -> PathBuf {
+        self.tree.root.join(abs.trim_start_matches('/'))
+    }
+
+    fn record(&self, tool: &str) -> String {
+        std::fs::read_to_string(self.records.join(tool)).unwrap_or_default()
+    }
+}
+
+fn mode_owner(path: &Path) -> (u32, u32) {
+    let m = std::fs::metadata(path).unwrap_or_else(|_| panic!("{} is missing", path.display()));
+    (m.permissions().mode() & 0o7777, m.uid())
+}
+
+/// No file anywhere in the tree that holds `secret` is readable by others.
+fn secrets_are_private(root: &Path, secret: &str) {
+    fn walk(dir: &Path, secret: &str, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                walk(&path, secret, found);
+            } else if meta.is_file() {
+                let text = std::fs::read(&path).unwrap_or_default();
+                if String::from_utf8_lossy(&text).contains(secret) {
+                    assert_eq!(
+                        meta.permissions().mode() & 0o077,
+                        0,
+                        "{} holds a secret and is readable by others",
+                        path.display()
+                    );
+                    found.push(path);
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(root, secret, &mut found);
+    assert!(!found.is_empty(), "the secret was written somewhere");
+}
+
+#[test]
+fn kubeadm_init_prepares_the_host_runs_kubeadm_inside_and_finishes() {
+    if !require_host() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let h = host("init");
+    let rk = rootlesskit();
+    let out = h.kubeadm(&["init", "--ignore-preflight-errors=Port", "-v", "1"]);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "init failed:\n{err}");
+    // The join block reached stdout, and only kubeadm's bytes did.
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("kubeadm join 10.10.0.5:6443 --token"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("[1/"), "progress belongs on stderr");
+    assert!(err.contains("[1/17] Checking the host"), "{err}");
+    assert!(err.contains("[17/17] Restarting u7s.service"), "{err}");
+
+    let a = admin();
+    for (path, mode, uid) in [
+        ("/etc/podsec/u7s/config/env", 0o600, 0),
+        ("/var/lib/u7s-admin/.config/usernetes/env", 0o600, a.uid),
+        (
+            "/var/lib/u7s-admin/.config/usernetes/kubeadm-init.yaml",
+            0o600,
+            a.uid,
+        ),
+        ("/etc/sysctl.d/90-u7s-ipforward.conf", 0o644, 0),
+        ("/etc/kubernetes/audit/policy.yaml", 0o644, 0),
+        ("/etc/kubernetes/manifests/kube-flannel.yml", 0o644, 0),
+        ("/etc/cni/net.d/99-loopback.conf", 0o644, 0),
+        ("/etc/cni/net.d/10-flannel.conflist", 0o644, 0),
+        ("/root/.kube/config", 0o600, 0),
+        ("/var/lib/u7s-admin/.kube/config", 0o600, a.uid),
+        ("/etc/kubernetes", 0o755, a.uid),
+        ("/var/lib/podsec/u7s/etcd", 0o700, a.uid),
+    ] {
+        assert_eq!(mode_owner(&h.path(path)), (mode, uid), "{path}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(h.path("/proc/sys/net/ipv4/ip_forward")).unwrap(),
+        "1\n"
+    );
+    assert!(std::fs::read_to_string(h.path("/etc/subuid"))
+        .unwrap()
+        .contains("u7s-admin:165536:65536"));
+    assert_eq!(
+        std::fs::read_to_string(h.path("/etc/podsec/u7s/config/state")).unwrap(),
+        "done init\n"
+    );
+    assert_eq!(
+        std::fs::read(h.path("/root/.kube/config")).unwrap(),
+        std::fs::read(h.path("/etc/kubernetes/admin.conf")).unwrap()
+    );
+    let apiserver =
+        std::fs::read_to_string(h.path("/etc/kubernetes/manifests/kube-apiserver.yaml")).unwrap();
+    assert!(
+        apiserver.contains("--audit-policy-file=/etc/kubernetes/audit/policy.yaml"),
+        "{apiserver}"
+    );
+    assert!(
+        apiserver.contains("mountPath: /var/log/kubernetes/audit"),
+        "{apiserver}"
+    );
+
+    // kubeadm ran inside the namespaces (uid 0 inside, the child's netns),
+    // first to pull the images, then init with the generated config.
+    let calls = h.record("kubeadm");
+    let child_net = ns_of(&rk.child_pid().to_string(), "net");
+    assert!(
+        calls.contains(&format!("call uid=0 net={child_net}")),
+        "{calls}"
+    );
+    assert!(
+        calls.contains("  [config]\n  [images]\n  [pull]\n"),
+        "{calls}"
+    );
+    assert!(
+        calls.contains("  [init]\n  [--config]\n  [/var/lib/u7s-admin/.config/usernetes/kubeadm-init.yaml]\n  [--ignore-preflight-errors=Port]\n  [--v=1]\n  [--upload-certs]\n"),
+        "{calls}"
+    );
+    let systemctl = h.record("systemctl");
+    for line in [
+        "--user -M u7s-admin@ start u7s-rootlesskit.service",
+        "enable --now u7s.service",
+        "restart u7s.service",
+    ] {
+        assert!(systemctl.contains(line), "{line}: {systemctl}");
+    }
+    assert!(h
+        .record("kubectl")
+        .contains("apply -f /etc/kubernetes/manifests/kube-flannel.yml"));
+
+    // A second init refuses, names the reason and the way out, changes nothing.
+    let before = h.tree.snapshot();
+    let again = h.kubeadm(&["init", "--ignore-preflight-errors=Port"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again.stderr).contains("kubeadm reset"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert_eq!(before, h.tree.snapshot());
+}
+
+#[test]
+fn kubeadm_join_as_worker_and_as_control_plane() {
+    if !require_host() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for (tag, control_plane) in [("join-worker", false), ("join-master", true)] {
+        let h = host(tag);
+        let mut args = vec![
+            "join",
+            "10.10.0.9:6443",
+            "--token",
+            TOKEN,
+            "--discovery-token-ca-cert-hash",
+            HASH,
+            "--ignore-preflight-errors=Port",
+        ];
+        if control_plane {
+            args.extend(["--control-plane", "--certificate-key", CERT_KEY]);
+        }
+        let out = h.kubeadm(&args);
+        assert!(out.status.success(), "{tag}: {}", text(&out.stderr));
+        let config = h.path("/var/lib/u7s-admin/.config/usernetes/kubeadm-join.yaml");
+        let yaml = std::fs::read_to_string(&config).unwrap();
+        assert!(yaml.contains("apiServerEndpoint: 10.10.0.9:6443"), "{yaml}");
+        assert_eq!(
+            yaml.contains("certificateKey"),
+            control_plane,
+            "{tag}: {yaml}"
+        );
+        assert_eq!(
+            h.path("/root/.kube/config").exists(),
+            control_plane,
+            "{tag}: admin kubeconfig only on masters"
+        );
+        assert!(
+            !h.record("kubectl").contains("apply"),
+            "{tag}: the CNI is applied by the first master only"
+        );
+        let env = std::fs::read_to_string(h.path("/etc/podsec/u7s/config/env")).unwrap();
+        assert!(
+            env.contains(&format!(
+                "U7S_CONTROLPLANE='{}'",
+                if control_plane { "master" } else { "" }
+            )),
+            "{env}"
+        );
+        secrets_are_private(&h.tree.root, TOKEN);
+        if control_plane {
+            secrets_are_private(&h.tree.root, CERT_KEY);
+        }
+    }
+}
+
+#[test]
+fn every_preflight_failure_is_one_line_exit_1_and_changes_nothing() {
+    if !require_host() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    type Break = fn(&Host);
+    let cases: [(&str, Break, &str); 6] = [
+        (
+            "tun",
+            |h| {
+                std::fs::set_permissions(
+                    h.path("/dev/net/tun"),
+                    std::fs::Permissions::from_mode(0o600),
+                )
+                .unwrap()
+            },
+            "chmod 0666 /dev/net/tun",
+        ),
+        (
+            "userns",
+            |h| h.tree.write("proc/sys/user/max_user_namespaces", "0\n"),
+            "user namespaces are disabled",
+        ),
+        (
+            "cgroup",
+            |h| {
+                std::fs::remove_file(h.path("/etc/systemd/system/user@.service.d/delegate.conf"))
+                    .unwrap()
+            },
+            "delegate.conf",
+        ),
+        (
+            "linger",
+            |h| std::fs::remove_file(h.path("/var/lib/systemd/linger/u7s-admin")).unwrap(),
+            "loginctl enable-linger u7s-admin",
+        ),
+        (
+            "etcd",
+            |h| std::fs::create_dir_all(h.path("/var/lib/podsec/u7s/etcd/member")).unwrap(),
+            "etcd data of an earlier cluster",
+        ),
+        (
+            "tool",
+            |h| std::fs::remove_file(h.stubs.root.join("stubs/crio")).unwrap(),
+            "crio is not installed",
+        ),
+    ];
+    for (tag, break_it, needle) in cases {
+        let h = host(&format!("preflight-{tag}"));
+        break_it(&h);
+        let before = h.tree.snapshot();
+        let out = h.kubeadm(&["init", "--ignore-preflight-errors=Port"]);
+        assert_eq!(out.status.code(), Some(1), "{tag}");
+        assert!(out.stdout.is_empty(), "{tag}");
+        let err = text(&out.stderr);
+        let failures: Vec<&str> = err.lines().filter(|l| l.contains("[preflight]")).collect();
+        assert_eq!(failures.len(), 1, "{tag}: exactly one failure line:\n{err}");
+        assert!(
+            failures[0].contains(needle),
+            "{tag}: {needle:?} not in {:?}",
+            failures[0]
+        );
+        assert_eq!(before, h.tree.snapshot(), "{tag}: the host changed");
+        assert!(h.record("kubeadm").is_empty(), "{tag}: kubeadm ran");
+    }
+}
+
+#[test]
+fn kubeadm_reset_sets_the_cluster_aside_and_init_works_again() {
+    if !require_host() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let h = host("reset");
+    let rk = rootlesskit();
+    let out = h.kubeadm(&["init", "--ignore-preflight-errors=Port"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let admin_conf = std::fs::read(h.path("/etc/kubernetes/admin.conf")).unwrap();
+
+    let out = h.kubeadm(&["reset", "-f", "--cri-socket", "unix:///run/crio/crio.sock"]);
+    assert!(out.status.success(), "reset: {}", text(&out.stderr));
+    let calls = h.record("kubeadm");
+    let child_net = ns_of(&rk.child_pid().to_string(), "net");
+    assert!(
+        calls.contains(&format!("call uid=0 net={child_net}\n  [reset]\n  [-f]\n  [--cri-socket]\n  [unix:///run/crio/crio.sock]\n")),
+        "the real reset ran inside with the arguments verbatim: {calls}"
+    );
+    assert!(h.record("systemctl").contains("disable --now u7s.service"));
+    assert!(!h.path("/etc/kubernetes").exists(), "set aside");
+    assert!(!h.path("/etc/podsec/u7s/config/state").exists());
+    // Nothing lost: the backup holds the cluster's files.
+    let backups: Vec<PathBuf> = std::fs::read_dir(h.path("/etc"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("kubernetes.u7s-backup-")
+        })
+        .collect();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert_eq!(
+        std::fs::read(backups[0].join("admin.conf")).unwrap(),
+        admin_conf
+    );
+
+    let again = h.kubeadm(&["init", "--ignore-preflight-errors=Port"]);
+    assert!(
+        again.status.success(),
+        "init after reset: {}",
+        text(&again.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(h.path("/etc/podsec/u7s/config/state")).unwrap(),
+        "done init\n"
+    );
+}
+
+/// The host tree's state after a flow, leaving out the backups (their names
+/// carry the time) and keyed by path relative to the tree.
+fn end_state(h: &Host) -> std::collections::BTreeMap<String, (u32, Vec<u8>)> {
+    h.tree
+        .snapshot()
+        .into_iter()
+        .map(|(p, v)| {
+            (
+                p.strip_prefix(&h.tree.root).unwrap().display().to_string(),
+                v,
+            )
+        })
+        .filter(|(p, _)| !p.contains(".u7s-backup-"))
+        .collect()
+}
+
+/// Files of an earlier cluster (made without u7s's state file), which the
+/// flow must keep in a backup.
+fn seed_earlier_cluster(h: &Host) {
+    h.tree
+        .write("etc/kubernetes/admin.conf", "EARLIER-ADMIN-CONF\n");
+    h.tree.write("etc/kubernetes/pki/ca.crt", "EARLIER-CA\n");
+}
+
+/// Whether a backup (`<name>.u7s-backup-*`, or a file named `name` inside a
+/// backed-up directory) holds `contents`.
+fn backups_hold(h: &Host, name: &str, contents: &str) -> bool {
+    fn walk(dir: &Path, name: &str, contents: &str, in_backup: bool) -> bool {
+        std::fs::read_dir(dir).unwrap().any(|e| {
+            let p = e.unwrap().path();
+            let file = p.file_name().unwrap().to_string_lossy().into_owned();
+            let is_backup = in_backup || file.contains(".u7s-backup-");
+            if p.is_dir() && !p.is_symlink() {
+                return walk(&p, name, contents, is_backup);
+            }
+            let named = file == name || file.starts_with(&format!("{name}.u7s-backup-"));
+            named && is_backup && std::fs::read_to_string(&p).is_ok_and(|t| t == contents)
+        })
+    }
+    walk(&h.tree.root, name, contents, false)
+}
+
+#[test]
+fn init_killed_at_each_step_then_rerun_converges_and_loses_nothing() {
+    if !require_host() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let reference = host("crash-reference");
+    seed_earlier_cluster(&reference);
+    let out = reference.kubeadm(&["init", "--ignore-preflight-errors=Port"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let expected = end_state(&reference);
+    let total = 17;
+    for step in 1..=total {
+        let h = host(&format!("crash-{step}"));
+        seed_earlier_cluster(&h);
+        // Start the flow in its own process group and SIGKILL the whole group
+        // as soon as it announces step `step`.
+        let rk = rootlesskit();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_u7s"));
+        cmd.args(["kubeadm", "init", "--ignore-preflight-errors=Port"]);
+        h.configure(&mut cmd, rk);
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        let mut child = spawn(&mut cmd);
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let marker = format!("[{step}/{total}]");
+        let mut killed = false;
+        for line in std::io::BufRead::lines(stderr) {
+            if line.unwrap().starts_with(&marker) {
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(child.id() as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+                killed = true;
+                break;
+            }
+        }
+        let _ = child.wait();
+        assert!(killed, "step {step} was never announced");
+        let rerun = h.kubeadm(&["init", "--ignore-preflight-errors=Port"]);
+        assert!(
+            rerun.status.success(),
+            "rerun after a kill at step {step}: {}",
+            text(&rerun.stderr)
+        );
+        let got = end_state(&h);
+        let differs: Vec<&String> = expected
+            .keys()
+            .chain(got.keys())
+            .filter(|k| expected.get(*k) != got.get(*k))
+            .collect();
+        assert!(
+            differs.is_empty(),
+            "killed at step {step}: end state differs at {differs:?}"
+        );
+        assert!(
+            backups_hold(&h, "admin.conf", "EARLIER-ADMIN-CONF\n"),
+            "step {step}: the earlier admin.conf is lost"
+        );
+        assert!(
+            backups_hold(&h, "ca.crt", "EARLIER-CA\n"),
+            "step {step}: the earlier CA is lost"
+        );
+    }
+}
