@@ -3,8 +3,8 @@
 #   $DESTDIR$PREFIX/libexec/podsec/u7s/bin/u7s   (root:root 0755)
 #   $DESTDIR$PREFIX/libexec/podsec/u7s/bin/<applet> -> u7s
 #   $DESTDIR$PREFIX/lib/systemd/system/u7s.service              (0644)
-#   $DESTDIR$PREFIX/lib/systemd/user/{u7s.target,rootlesskit.service,kubelet.service}
-#   $DESTDIR$SYSCONFDIR/systemd/system/user@.service.d/u7s-delegate.conf
+#   $DESTDIR$PREFIX/lib/systemd/user/{u7s.target,u7s-rootlesskit.service,u7s-kubelet.service}
+#   $DESTDIR$SYSCONFDIR/systemd/system/user@.service.d/delegate.conf
 #   $DESTDIR$PREFIX/lib/modules-load.d/u7s.conf
 # Usage: packaging/install.sh [BINARY]   (default target/release/u7s)
 # Environment: DESTDIR (default empty), PREFIX (default /usr),
@@ -57,7 +57,7 @@ done
 for unit in "$here"/systemd/user/*; do
     install_data "$unit" "$destdir$prefix/lib/systemd/user"
 done
-install_data "$here/systemd/user@.service.d/u7s-delegate.conf" \
+install_data "$here/systemd/user@.service.d/delegate.conf" \
     "$destdir$sysconfdir/systemd/system/user@.service.d"
 install_data "$here/modules-load.d/u7s.conf" "$destdir$prefix/lib/modules-load.d"
 

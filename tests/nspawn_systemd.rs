@@ -160,8 +160,8 @@ fn wait_until(c: &Container, what: &str, limit: Duration, mut f: impl FnMut() ->
                 "status",
                 "--no-pager",
                 "u7s.target",
-                "rootlesskit.service",
-                "kubelet.service",
+                "u7s-rootlesskit.service",
+                "u7s-kubelet.service",
             ]);
             panic!(
                 "timed out after {limit:?} waiting for {what}\n--- user units\n{}{}\n{}",
@@ -273,10 +273,10 @@ fn u7s_service_runs_the_stack_in_the_user_manager_of_a_real_systemd() {
     let child = start_and_wait(&c, uid);
 
     // The process tree: rootlesskit with slirp4netns and the crio stand-in
-    // under rootlesskit.service, kubelet under kubelet.service, all in the
+    // under u7s-rootlesskit.service, kubelet under u7s-kubelet.service, in the
     // user manager of u7s-admin.
     let user = format!("user@{uid}.service");
-    let rk = c.processes(&[&user, "rootlesskit.service"]);
+    let rk = c.processes(&[&user, "u7s-rootlesskit.service"]);
     assert!(
         rk.iter().any(|(_, comm, _)| comm == "rootlesskit"),
         "{rk:?}"
@@ -290,7 +290,7 @@ fn u7s_service_runs_the_stack_in_the_user_manager_of_a_real_systemd() {
             .any(|(_, _, cmd)| cmd.contains("u7s-crio-standin")),
         "{rk:?}"
     );
-    let kl = c.processes(&[&user, "kubelet.service"]);
+    let kl = c.processes(&[&user, "u7s-kubelet.service"]);
     assert!(
         kl.iter()
             .any(|(_, _, cmd)| cmd.contains("u7s-kubelet-standin")),

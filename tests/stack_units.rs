@@ -17,9 +17,9 @@ use support::*;
 const INSTALLED_UNITS: &[&str] = &[
     "usr/lib/systemd/system/u7s.service",
     "usr/lib/systemd/user/u7s.target",
-    "usr/lib/systemd/user/rootlesskit.service",
-    "usr/lib/systemd/user/kubelet.service",
-    "etc/systemd/system/user@.service.d/u7s-delegate.conf",
+    "usr/lib/systemd/user/u7s-rootlesskit.service",
+    "usr/lib/systemd/user/u7s-kubelet.service",
+    "etc/systemd/system/user@.service.d/delegate.conf",
 ];
 
 /// `(section, key, value)` of a unit file (comments and blank lines dropped,
@@ -217,30 +217,27 @@ fn units_say_what_the_stack_relies_on() {
         "runs as root"
     );
 
-    let rk = unit(&dest, "usr/lib/systemd/user/rootlesskit.service");
+    let rk = unit(&dest, "usr/lib/systemd/user/u7s-rootlesskit.service");
     assert_eq!(
         values(&rk, "ExecStart"),
         [format!("{bin} rootlesskit -- {bin} crio")]
     );
     assert_eq!(values(&rk, "Delegate"), ["yes"]);
 
-    let kubelet = unit(&dest, "usr/lib/systemd/user/kubelet.service");
+    let kubelet = unit(&dest, "usr/lib/systemd/user/u7s-kubelet.service");
     assert_eq!(values(&kubelet, "ExecStart"), [format!("{bin} kubelet")]);
     assert_eq!(
         values(&kubelet, "ExecStartPre"),
         [format!("{bin} init-crio")]
     );
     assert_eq!(values(&kubelet, "Delegate"), ["yes"]);
-    assert_eq!(values(&kubelet, "BindsTo"), ["rootlesskit.service"]);
+    assert_eq!(values(&kubelet, "BindsTo"), ["u7s-rootlesskit.service"]);
 
     let target = unit(&dest, "usr/lib/systemd/user/u7s.target");
-    assert_eq!(values(&target, "Requires"), ["rootlesskit.service"]);
-    assert_eq!(values(&target, "Wants"), ["kubelet.service"]);
+    assert_eq!(values(&target, "Requires"), ["u7s-rootlesskit.service"]);
+    assert_eq!(values(&target, "Wants"), ["u7s-kubelet.service"]);
 
-    let dropin = unit(
-        &dest,
-        "etc/systemd/system/user@.service.d/u7s-delegate.conf",
-    );
+    let dropin = unit(&dest, "etc/systemd/system/user@.service.d/delegate.conf");
     assert_eq!(values(&dropin, "Delegate"), ["cpu cpuset io memory pids"]);
 
     // Every applet a unit names exists in this binary.
@@ -303,14 +300,14 @@ fn another_prefix_is_written_into_the_units() {
             .env("PREFIX", "/opt/u7s"),
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let rk =
-        std::fs::read_to_string(dest.join("opt/u7s/lib/systemd/user/rootlesskit.service")).unwrap();
+    let rk = std::fs::read_to_string(dest.join("opt/u7s/lib/systemd/user/u7s-rootlesskit.service"))
+        .unwrap();
     assert!(rk.contains(
         "ExecStart=/opt/u7s/libexec/podsec/u7s/bin/u7s rootlesskit -- /opt/u7s/libexec/podsec/u7s/bin/u7s crio"
     ));
     assert!(!rk.contains("/usr/libexec"));
     assert!(dest
-        .join("etc/systemd/system/user@.service.d/u7s-delegate.conf")
+        .join("etc/systemd/system/user@.service.d/delegate.conf")
         .exists());
 }
 

@@ -1,4 +1,4 @@
-//! `u7s init-crio`: kubelet.service's ExecStartPre. Creates the CRI-O socket
+//! `u7s init-crio`: u7s-kubelet.service's ExecStartPre. Creates the CRI-O socket
 //! directory and waits (`U7S_CRIO_WAIT_SECS`, default 60) until CRI-O answers.
 
 use std::ffi::OsString;

@@ -31,7 +31,7 @@ pub fn wait_for_socket(socket: &Path, budget: Duration, interval: Duration) -> R
         };
         if Instant::now() >= deadline {
             return Err(format!(
-                "CRI-O is not answering on {} after {} s ({last}); see `journalctl --user -u rootlesskit` as u7s-admin",
+                "CRI-O is not answering on {} after {} s ({last}); see `journalctl --user -u u7s-rootlesskit` as u7s-admin",
                 socket.display(),
                 budget.as_secs()
             ));

@@ -1,7 +1,7 @@
 //! `u7s service start|stop`: what the system unit `u7s.service` runs as root.
 //!
 //! The stack lives in u7s-admin's systemd user manager (`u7s.target` pulls in
-//! `rootlesskit.service`, whose child runs CRI-O, and `kubelet.service`). Root
+//! `u7s-rootlesskit.service`, whose child runs CRI-O, and `u7s-kubelet.service`). Root
 //! reaches that manager with `systemctl --user -M u7s-admin@`, which returns
 //! the job's real result; the reference's `machinectl shell` always exits 0
 //! and writes noise on stdout.
