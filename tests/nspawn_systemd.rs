@@ -269,7 +269,11 @@ fn u7s_service_runs_the_stack_in_the_user_manager_of_a_real_systemd() {
     );
     let mut uid = 0;
     let c = Container::boot("u7s-units", &base, |root| uid = prepare(root));
-    eprintln!("nspawn: booted in {:.2} s", c.boot_time.as_secs_f64());
+    eprintln!(
+        "nspawn: booted in {:.2} s (systemd started after {:.2} s)",
+        c.boot_time.as_secs_f64(),
+        c.pid1_time.as_secs_f64()
+    );
     let child = start_and_wait(&c, uid);
 
     // The process tree: rootlesskit with slirp4netns and the crio stand-in
