@@ -9,7 +9,7 @@ use std::ffi::OsString;
 use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use nix::libc;
@@ -70,6 +70,13 @@ pub fn exec(inv: &Invocation) -> i32 {
     let err = inv.command().exec();
     tracing::error!("cannot run {}: {err}", inv.program.to_string_lossy());
     status_for_exec_error(&err)
+}
+
+/// Runs `inv` to completion with stdin closed and stdout and stderr captured,
+/// for tools whose output is ours to read or log (a setup step's `ip`,
+/// `rootlessctl list-ports --json`), not the user's.
+pub fn run_captured(inv: &Invocation) -> io::Result<Output> {
+    inv.command().stdin(Stdio::null()).output()
 }
 
 static CHILD: AtomicI32 = AtomicI32::new(0);

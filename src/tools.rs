@@ -25,6 +25,8 @@ pub enum Tool {
     Kubelet,
     Crio,
     Systemctl,
+    /// iproute2's `ip`, in /sbin on ALT (and through the /usr merge elsewhere).
+    Ip,
 }
 
 impl Tool {
@@ -38,6 +40,7 @@ impl Tool {
             Tool::Kubelet => "kubelet",
             Tool::Crio => "crio",
             Tool::Systemctl => "systemctl",
+            Tool::Ip => "ip",
         }
     }
 
@@ -47,6 +50,9 @@ impl Tool {
     }
 
     pub fn default_path(self) -> PathBuf {
+        if self == Tool::Ip {
+            return PathBuf::from("/sbin/ip");
+        }
         Path::new("/usr/bin").join(self.name())
     }
 }
