@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod rk_role;
+
 use std::ffi::OsStr;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
