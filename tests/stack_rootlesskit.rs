@@ -160,6 +160,10 @@ fn a_stop_signal_ends_the_role_and_its_command() {
         !std::path::Path::new(&format!("/proc/{child}")).exists(),
         "the namespaces' init {child} outlived the role"
     );
+    // with a command, the signal is relayed to it and its status comes back
+    let mut role = rt.start(&["sleep", "600"]);
+    let status = role.stop();
+    assert_eq!(status.code(), Some(143), "{status:?}: {}", role.log());
 }
 
 #[test]

@@ -369,6 +369,13 @@ fn step<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 pub fn run_child(cmd: Vec<OsString>) -> i32 {
     // The marker is for us, not for crio and what it starts.
     std::env::remove_var(CHILD_MARKER);
+    // A stop request during the setup waits until it is done (the steps are
+    // bounded), and is then answered without starting the command; it must
+    // not kill us between the readiness file and the command.
+    if let Err(e) = stop_signals().thread_block() {
+        tracing::error!("cannot block the stop signals: {e}");
+        return 1;
+    }
     match setup_child() {
         Ok(pid) => {
             tracing::info!("rootlesskit ready, child pid {pid}");
@@ -611,18 +618,8 @@ fn run_ip(args: &[&str], tries: u32) -> Result<()> {
     }
 }
 
-fn run_command(mut cmd: Vec<OsString>) -> i32 {
-    if cmd.is_empty() {
-        return wait_for_signal();
-    }
-    let program = cmd.remove(0);
-    exec::fork_exec_wait(&Invocation::new(program, cmd))
-}
-
-/// No command: wait until told to stop; exit 128+N like `sleep infinity`
-/// killed by signal N.
-fn wait_for_signal() -> i32 {
-    use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+fn stop_signals() -> nix::sys::signal::SigSet {
+    use nix::sys::signal::{SigSet, Signal};
     let mut set = SigSet::empty();
     for sig in [
         Signal::SIGTERM,
@@ -632,17 +629,45 @@ fn wait_for_signal() -> i32 {
     ] {
         set.add(sig);
     }
-    if let Err(e) = nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None) {
-        tracing::error!("cannot block signals: {e}");
-        return 1;
+    set
+}
+
+/// Runs `cmd` with the stop signals unblocked again (relayed to it by
+/// `fork_exec_wait`); no command: waits for a stop signal. A stop signal
+/// that came during the setup ends the role at once. Death by signal N, or
+/// a stop by signal N, is 128+N (`sleep infinity` killed by N).
+fn run_command(mut cmd: Vec<OsString>) -> i32 {
+    let set = stop_signals();
+    if cmd.is_empty() {
+        return match set.wait() {
+            Ok(sig) => 128 + sig as i32,
+            Err(e) => {
+                tracing::error!("waiting for a signal failed: {e}");
+                1
+            }
+        };
     }
-    match set.wait() {
-        Ok(sig) => 128 + sig as i32,
-        Err(e) => {
-            tracing::error!("waiting for a signal failed: {e}");
-            1
+    if let Ok(pending) = sigpending() {
+        if let Some(sig) = set.iter().find(|s| pending.contains(*s)) {
+            tracing::info!("stopped by {sig} during the setup");
+            return 128 + sig as i32;
         }
     }
+    if let Err(e) = set.thread_unblock() {
+        tracing::error!("cannot unblock the stop signals: {e}");
+        return 1;
+    }
+    let program = cmd.remove(0);
+    exec::fork_exec_wait(&Invocation::new(program, cmd))
+}
+
+fn sigpending() -> nix::Result<nix::sys::signal::SigSet> {
+    let mut raw = std::mem::MaybeUninit::<nix::libc::sigset_t>::uninit();
+    // SAFETY: sigpending fills the set it is given.
+    let rc = unsafe { nix::libc::sigpending(raw.as_mut_ptr()) };
+    nix::errno::Errno::result(rc)?;
+    // SAFETY: initialised by a successful sigpending.
+    Ok(unsafe { nix::sys::signal::SigSet::from_sigset_t_unchecked(raw.assume_init()) })
 }
 
 #[cfg(test)]
