@@ -103,6 +103,14 @@ const RELAYED: [Signal; 6] = [
     Signal::SIGCONT,
 ];
 
+/// The signals `fork_exec_wait` handles: relayed ones, SIGINT and SIGQUIT.
+fn handled_signals() -> SigSet {
+    let mut set: SigSet = RELAYED.into_iter().collect();
+    set.add(Signal::SIGINT);
+    set.add(Signal::SIGQUIT);
+    set
+}
+
 /// Exit status for a wait status, shell style: death by signal N gives 128+N.
 pub fn exit_code(status: WaitStatus) -> Option<i32> {
     match status {
@@ -123,6 +131,9 @@ pub fn fork_exec_wait(inv: &Invocation) -> i32 {
             1
         }
         Ok(ForkResult::Child) => {
+            // exec keeps the signal mask (std resets it for spawn, not
+            // exec): the program must not start with these blocked.
+            let _ = handled_signals().thread_unblock();
             let code = exec(inv);
             // SAFETY: leave without running the parent's atexit handlers.
             unsafe { libc::_exit(code) }
@@ -143,6 +154,10 @@ pub fn fork_exec_wait(inv: &Invocation) -> i32 {
                 let _ = sigaction(Signal::SIGINT, &ignore);
                 let _ = sigaction(Signal::SIGQUIT, &ignore);
             }
+            // A caller may have blocked these so that none could kill it
+            // before the handlers were in place (the exec'd child starts
+            // with an empty mask); one that is pending is relayed now.
+            let _ = handled_signals().thread_unblock();
             loop {
                 match waitpid(child, None) {
                     Ok(status) => {

@@ -305,3 +305,31 @@ fn help_names_the_environment() {
         assert!(help.contains(var), "{var} missing from help");
     }
 }
+
+#[test]
+fn a_failing_setup_step_is_named_and_the_command_never_runs() {
+    if !require_role_host() {
+        return;
+    }
+    let _serial = serial();
+    let rt = RoleTree::new("badstep");
+    rt.write_env(Role::Worker);
+    let missing = rt.tree.root.join("no-cni-here");
+    let marker = rt.tree.open_dir("rec").join("ran");
+    let out = run(rt
+        .role_cmd(&["--", "touch", marker.to_str().unwrap()])
+        .env("U7S_CNI_BIN_DIR", &missing));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.contains("child setup"))
+        .unwrap_or_else(|| panic!("no step error: {err}"));
+    assert!(
+        line.contains("step \"bind the CNI plugins on /opt/cni/bin\"")
+            && line.contains(&missing.display().to_string())
+            && line.contains("U7S_CNI_BIN_DIR"),
+        "{line}"
+    );
+    assert!(!marker.exists(), "the command ran after a failed setup");
+}

@@ -632,8 +632,7 @@ fn stop_signals() -> nix::sys::signal::SigSet {
     set
 }
 
-/// Runs `cmd` with the stop signals unblocked again (relayed to it by
-/// `fork_exec_wait`); no command: waits for a stop signal. A stop signal
+/// Runs `cmd`, the stop signals relayed to it by `fork_exec_wait`; no command: waits for a stop signal. A stop signal
 /// that came during the setup ends the role at once. Death by signal N, or
 /// a stop by signal N, is 128+N (`sleep infinity` killed by N).
 fn run_command(mut cmd: Vec<OsString>) -> i32 {
@@ -653,10 +652,7 @@ fn run_command(mut cmd: Vec<OsString>) -> i32 {
             return 128 + sig as i32;
         }
     }
-    if let Err(e) = set.thread_unblock() {
-        tracing::error!("cannot unblock the stop signals: {e}");
-        return 1;
-    }
+    // Still blocked: fork_exec_wait unblocks them once its relay is in place.
     let program = cmd.remove(0);
     exec::fork_exec_wait(&Invocation::new(program, cmd))
 }

@@ -244,6 +244,14 @@ impl RoleTree {
     }
 }
 
+impl Drop for RoleTree {
+    /// Runs after the test's [`RoleRun`]s are dropped (declared later), so
+    /// nothing is mounted from here any more.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.tree.root);
+    }
+}
+
 /// A running role; stopped (SIGTERM, then SIGKILL) when dropped.
 pub struct RoleRun {
     pub child: Child,
