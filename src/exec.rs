@@ -65,7 +65,8 @@ fn status_for_exec_error(err: &io::Error) -> i32 {
 
 /// Replaces this process with `inv`. Returns only on failure, with the status
 /// to exit with (127 not found, 126 not runnable) after saying why on stderr.
-/// std restores SIGPIPE to its default and clears the signal mask before exec.
+/// std restores SIGPIPE to its default before exec; the signal mask is kept
+/// (std clears it only when spawning), so callers must not exec with signals blocked.
 pub fn exec(inv: &Invocation) -> i32 {
     let err = inv.command().exec();
     tracing::error!("cannot run {}: {err}", inv.program.to_string_lossy());
