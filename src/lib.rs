@@ -19,5 +19,6 @@ pub mod kubeadm;
 pub mod log;
 pub mod ns;
 pub mod settings;
+pub mod stack;
 pub mod tools;
 pub mod users;

@@ -11,6 +11,7 @@ mod kubeadm;
 mod kubectl;
 mod nsenter;
 mod rootlessctl;
+mod rootlesskit;
 
 pub use inside::run_inside;
 
@@ -55,6 +56,11 @@ pub const APPLETS: &[(&str, &str, Main)] = &[
         "rootlessctl",
         "the real rootlessctl on the u7s-admin rootlesskit API socket",
         rootlessctl::main,
+    ),
+    (
+        "rootlesskit",
+        "service role (u7s-admin): rootlesskit with the podsec setup inside, then COMMAND",
+        rootlesskit::main,
     ),
     (
         "haproxy-config",

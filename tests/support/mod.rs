@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod hosttree;
+pub mod rk_role;
 
 use std::ffi::OsStr;
 use std::os::unix::fs::{symlink, PermissionsExt};
@@ -156,7 +157,9 @@ pub fn command_as(user: Who, program: &Path, tree: &Tree) -> Command {
             // What a login session of u7s-admin (pam_systemd) would have.
             c.env("HOME", &a.home)
                 .env("USER", ADMIN)
-                .env("XDG_RUNTIME_DIR", format!("/run/user/{}", a.uid));
+                .env("XDG_RUNTIME_DIR", format!("/run/user/{}", a.uid))
+                // u7s-admin's own files (the recorded NodePorts) stay in the test tree.
+                .env("XDG_CONFIG_HOME", tree.open_dir("xdg-config"));
             c
         }
     };
