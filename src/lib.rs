@@ -15,6 +15,7 @@ pub mod applets;
 pub mod exec;
 pub mod flow;
 pub mod fsx;
+pub mod journal;
 pub mod kubeadm;
 pub mod log;
 pub mod ns;
