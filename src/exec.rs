@@ -9,7 +9,7 @@ use std::ffi::OsString;
 use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use nix::libc;
@@ -65,23 +65,12 @@ fn status_for_exec_error(err: &io::Error) -> i32 {
 
 /// Replaces this process with `inv`. Returns only on failure, with the status
 /// to exit with (127 not found, 126 not runnable) after saying why on stderr.
-/// std restores SIGPIPE to its default and clears the signal mask before exec.
+/// std restores SIGPIPE to its default before exec; the signal mask is kept
+/// (std clears it only when spawning), so callers must not exec with signals blocked.
 pub fn exec(inv: &Invocation) -> i32 {
     let err = inv.command().exec();
     tracing::error!("cannot run {}: {err}", inv.program.to_string_lossy());
     status_for_exec_error(&err)
-}
-
-/// Runs `inv` to completion and returns its stdout, for facts a tool reports
-/// about itself (`kubeadm version -o short`). stderr passes through to ours.
-pub fn capture(inv: &Invocation) -> io::Result<(i32, String)> {
-    let out = inv
-        .command()
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
-        .output()?;
-    let code = out.status.code().unwrap_or(1);
-    Ok((code, String::from_utf8_lossy(&out.stdout).into_owned()))
 }
 
 /// Runs `inv` with this process's stdio (its output streams to the admin as
@@ -93,6 +82,13 @@ pub fn run_wait(inv: &Invocation) -> io::Result<i32> {
         .code()
         .or_else(|| status.signal().map(|s| 128 + s))
         .unwrap_or(1))
+}
+
+/// Runs `inv` to completion with stdin closed and stdout and stderr captured,
+/// for tools whose output is ours to read or log (a setup step's `ip`,
+/// `rootlessctl list-ports --json`), not the user's.
+pub fn run_captured(inv: &Invocation) -> io::Result<Output> {
+    inv.command().stdin(Stdio::null()).output()
 }
 
 static CHILD: AtomicI32 = AtomicI32::new(0);
@@ -119,6 +115,14 @@ const RELAYED: [Signal; 6] = [
     Signal::SIGCONT,
 ];
 
+/// The signals `fork_exec_wait` handles: relayed ones, SIGINT and SIGQUIT.
+fn handled_signals() -> SigSet {
+    let mut set: SigSet = RELAYED.into_iter().collect();
+    set.add(Signal::SIGINT);
+    set.add(Signal::SIGQUIT);
+    set
+}
+
 /// Exit status for a wait status, shell style: death by signal N gives 128+N.
 pub fn exit_code(status: WaitStatus) -> Option<i32> {
     match status {
@@ -139,6 +143,9 @@ pub fn fork_exec_wait(inv: &Invocation) -> i32 {
             1
         }
         Ok(ForkResult::Child) => {
+            // exec keeps the signal mask (std resets it for spawn, not
+            // exec): the program must not start with these blocked.
+            let _ = handled_signals().thread_unblock();
             let code = exec(inv);
             // SAFETY: leave without running the parent's atexit handlers.
             unsafe { libc::_exit(code) }
@@ -159,6 +166,10 @@ pub fn fork_exec_wait(inv: &Invocation) -> i32 {
                 let _ = sigaction(Signal::SIGINT, &ignore);
                 let _ = sigaction(Signal::SIGQUIT, &ignore);
             }
+            // A caller may have blocked these so that none could kill it
+            // before the handlers were in place (the exec'd child starts
+            // with an empty mask); one that is pending is relayed now.
+            let _ = handled_signals().thread_unblock();
             loop {
                 match waitpid(child, None) {
                     Ok(status) => {

@@ -6,6 +6,7 @@
 
 use std::ffi::OsString;
 use std::fmt;
+use std::path::Path;
 use std::sync::OnceLock;
 
 use tracing::{Event, Level, Subscriber};
@@ -97,6 +98,18 @@ where
 pub fn init(applet: &str, verbosity: u8) {
     let _ = APPLET.set(applet.to_owned());
     let verbosity = verbosity.max(env_verbosity());
+    // Under systemd, keep each message's priority in the journal.
+    if crate::journal::stderr_is_journal() {
+        use tracing_subscriber::layer::SubscriberExt;
+        let journal = Path::new(crate::journal::SOCKET);
+        if let Ok(layer) = crate::journal::JournalLayer::new(applet, journal) {
+            let filter = tracing_subscriber::filter::LevelFilter::from_level(level_for(verbosity));
+            let subscriber = tracing_subscriber::registry().with(layer).with(filter);
+            if tracing::subscriber::set_global_default(subscriber).is_ok() {
+                return;
+            }
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)

@@ -28,6 +28,8 @@ pub enum Tool {
     Conmon,
     Newuidmap,
     Systemctl,
+    /// iproute2's `ip`, in /sbin on ALT (and through the /usr merge elsewhere).
+    Ip,
 }
 
 /// The real tools a node needs, in the order preflight reports them.
@@ -57,6 +59,7 @@ impl Tool {
             Tool::Conmon => "conmon",
             Tool::Newuidmap => "newuidmap",
             Tool::Systemctl => "systemctl",
+            Tool::Ip => "ip",
         }
     }
 
@@ -66,6 +69,9 @@ impl Tool {
     }
 
     pub fn default_path(self) -> PathBuf {
+        if self == Tool::Ip {
+            return PathBuf::from("/sbin/ip");
+        }
         Path::new("/usr/bin").join(self.name())
     }
 }

@@ -262,8 +262,10 @@ fn kubectl_runs_inside_with_the_admins_kubeconfig() {
     let a = admin();
     let admin_config = a.home.join(".kube/config");
     let created = !admin_config.exists();
+    let kube_dir = admin_config.parent().unwrap().to_path_buf();
+    let created_dir = !kube_dir.exists();
     if created {
-        std::fs::create_dir_all(admin_config.parent().unwrap()).unwrap();
+        std::fs::create_dir_all(&kube_dir).unwrap();
         std::fs::write(&admin_config, std::fs::read(&kubeconfig).unwrap()).unwrap();
         nix::unistd::chown(
             &admin_config,
@@ -290,6 +292,9 @@ fn kubectl_runs_inside_with_the_admins_kubeconfig() {
     }
     if created {
         std::fs::remove_file(&admin_config).unwrap();
+    }
+    if created_dir {
+        let _ = std::fs::remove_dir(&kube_dir);
     }
 }
 

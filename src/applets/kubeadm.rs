@@ -94,8 +94,11 @@ fn run_context() -> RunContext {
                 &kubeadm,
                 vec!["version".into(), "-o".into(), "short".into()],
             );
-            match exec::capture(&inv) {
-                Ok((0, out)) => Some(out.trim().to_owned()).filter(|v| !v.is_empty()),
+            match exec::run_captured(&inv) {
+                Ok(out) if out.status.success() => {
+                    Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+                        .filter(|v| !v.is_empty())
+                }
                 _ => None,
             }
         })

@@ -15,6 +15,7 @@ mod kubelet;
 mod nsenter;
 mod ping_group_range;
 mod rootlessctl;
+mod rootlesskit;
 mod service;
 
 pub use inside::run_inside;
@@ -60,6 +61,11 @@ pub const APPLETS: &[(&str, &str, Main)] = &[
         "rootlessctl",
         "the real rootlessctl on the u7s-admin rootlesskit API socket",
         rootlessctl::main,
+    ),
+    (
+        "rootlesskit",
+        "service role (u7s-admin): rootlesskit with the podsec setup inside, then COMMAND",
+        rootlesskit::main,
     ),
     (
         "haproxy-config",

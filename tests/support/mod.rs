@@ -9,6 +9,7 @@
 
 pub mod hosttree;
 pub mod nspawn;
+pub mod rk_role;
 
 use std::ffi::OsStr;
 use std::os::unix::fs::{symlink, PermissionsExt};
@@ -157,7 +158,9 @@ pub fn command_as(user: Who, program: &Path, tree: &Tree) -> Command {
             // What a login session of u7s-admin (pam_systemd) would have.
             c.env("HOME", &a.home)
                 .env("USER", ADMIN)
-                .env("XDG_RUNTIME_DIR", format!("/run/user/{}", a.uid));
+                .env("XDG_RUNTIME_DIR", format!("/run/user/{}", a.uid))
+                // u7s-admin's own files (the recorded NodePorts) stay in the test tree.
+                .env("XDG_CONFIG_HOME", tree.open_dir("xdg-config"));
             c
         }
     };
