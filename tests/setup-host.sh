@@ -13,7 +13,7 @@ fi
 need=()
 for pkg_bin in rootlesskit:/usr/bin/rootlesskit slirp4netns:/usr/bin/slirp4netns \
                uidmap:/usr/bin/newuidmap iproute2:/usr/sbin/ip util-linux:/usr/bin/nsenter \
-               python3:/usr/bin/python3 haproxy:/usr/sbin/haproxy; do
+               python3:/usr/bin/python3 haproxy:/usr/sbin/haproxy rpm:/usr/bin/rpmbuild man-db:/usr/bin/man; do
     [ -x "${pkg_bin#*:}" ] || need+=("${pkg_bin%%:*}")
 done
 if [ ${#need[@]} -gt 0 ]; then
