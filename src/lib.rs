@@ -10,9 +10,12 @@
 //! - `flow`: the host steps of init/join as data, shared by `--dry-run` and the real run;
 //! - `kubeadm`: the kubeadm command line (flags) and the kubeadm configuration;
 //! - `roles`: the service roles the systemd units run (crio, kubelet, start/stop);
-//! - `settings`: host facts and everything derived from them (registry, networks, env file).
+//! - `settings`: host facts and everything derived from them (registry, networks, env file);
+//! - `docs`: usage, environment and exit status of every applet as clap commands, the
+//!   source of the man pages and shell completions.
 
 pub mod applets;
+pub mod docs;
 pub mod exec;
 pub mod flow;
 pub mod fsx;

@@ -14,7 +14,7 @@ fi
 need=()
 for pkg_bin in rootlesskit:/usr/bin/rootlesskit slirp4netns:/usr/bin/slirp4netns \
                uidmap:/usr/bin/newuidmap iproute2:/usr/sbin/ip util-linux:/usr/bin/nsenter \
-               python3:/usr/bin/python3 haproxy:/usr/sbin/haproxy \
+               python3:/usr/bin/python3 haproxy:/usr/sbin/haproxy rpm:/usr/bin/rpmbuild man-db:/usr/bin/man \
                debootstrap:/usr/sbin/debootstrap systemd-container:/usr/bin/systemd-nspawn; do
     [ -x "${pkg_bin#*:}" ] || need+=("${pkg_bin%%:*}")
 done

@@ -6,6 +6,7 @@ use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
 mod crio;
+mod generate_docs;
 mod haproxy;
 mod init_crio;
 mod inside;
@@ -102,7 +103,25 @@ pub const APPLETS: &[(&str, &str, Main)] = &[
         "service role (root): start|stop u7s.target in the u7s-admin user manager",
         service::main,
     ),
+    (
+        "generate-docs",
+        "write the man pages and shell completions into OUTDIR (a build step)",
+        generate_docs::main,
+    ),
 ];
+
+/// Applets that the usage listing and the man pages leave out: build steps,
+/// not something an administrator runs.
+pub const HIDDEN: &[&str] = &["generate-docs", "_kubelet"];
+
+pub fn is_hidden(name: &str) -> bool {
+    HIDDEN.contains(&name)
+}
+
+/// The clap definition of `haproxy-config` (for the man page and completions).
+pub fn haproxy_command() -> clap::Command {
+    <haproxy::Args as clap::CommandFactory>::command()
+}
 
 /// Exit status for a command line that names no applet (usage error).
 pub const USAGE_EXIT: i32 = 2;
@@ -111,8 +130,10 @@ pub fn usage() -> String {
     let mut text = String::from(
         "Usage: u7s <applet> [ARGS...]\n   or: <applet> [ARGS...]  (through a symlink named like the applet)\n\nApplets:\n",
     );
-    for (name, about, _) in APPLETS {
-        text.push_str(&format!("  {name:<12} {about}\n"));
+    let visible = || APPLETS.iter().filter(|(n, _, _)| !is_hidden(n));
+    let width = visible().map(|(n, _, _)| n.len()).max().unwrap_or(0);
+    for (name, about, _) in visible() {
+        text.push_str(&format!("  {name:<width$} {about}\n"));
     }
     text
 }
@@ -196,7 +217,11 @@ mod tests {
     fn usage_lists_every_applet() {
         let text = usage();
         for (name, _, _) in APPLETS {
-            assert!(text.contains(name), "{name} missing from usage");
+            assert_eq!(
+                text.contains(name),
+                !is_hidden(name),
+                "{name} listed against its hidden flag"
+            );
         }
     }
 

@@ -7,21 +7,6 @@ use super::run_inside;
 use crate::exec::Invocation;
 use crate::users::AdminUser;
 
-const HELP: &str = "\
-Usage: nsenter_u7s [-v N] [--] [COMMAND [ARGS...]]
-
-Runs COMMAND (default: $SHELL) inside the namespaces of the u7s-admin rootlesskit
-child: user, mount, network, cgroup, pid, ipc and uts. As u7s-admin the
-credentials are kept (uid 0 inside); as root the command runs as uid 0 inside,
-which is u7s-admin outside, with u7s-admin's HOME, USER and XDG_* variables.
-
-Environment:
-  U7S_ROOTLESSKIT_STATE_DIR  state dir (default /run/user/<uid>/usernetes/rootlesskit)
-  U7S_NSENTER_RETRIES        readiness checks before giving up (default 10)
-  U7S_NSENTER_INTERVAL_MS    pause between checks (default 1000)
-  U7S_DEBUG=1                debug messages on stderr
-";
-
 /// Splits our own options from the command. Only leading options are ours.
 fn parse(args: Vec<OsString>) -> Result<(u8, bool, Vec<OsString>), String> {
     let mut verbosity = 0;
@@ -78,7 +63,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
     };
     crate::log::init("nsenter_u7s", verbosity);
     if help {
-        print!("{HELP}");
+        // The usage lives in crate::docs, the source of the man page too.
+        print!("{}", crate::docs::long_help("nsenter_u7s"));
         return 0;
     }
     if command.is_empty() {

@@ -1,0 +1,689 @@
+//! What u7s and each applet take and give back (usage, options, environment,
+//! exit status) as clap `Command`s: the one source for `nsenter_u7s --help`,
+//! the man pages and the shell completions that `u7s generate-docs OUTDIR`
+//! writes at build time.
+//!
+//! The wrappers (kubeadm, kubectl, rootlessctl) pass their arguments to the
+//! real tool untouched, so their `Command`s describe the wrapper, not the
+//! tool: one pass-through ARGS, no help flag of their own.
+//!
+//! Man page names never clash with upstream pages: `u7s.1`, `nsenter_u7s.1`
+//! (already a name of its own) and `u7s-<applet>.1` for every other applet, so
+//! `man kubeadm` still opens kubeadm's own page.
+
+use std::fmt::Write as _;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use clap::{Arg, ArgAction, Command};
+use clap_complete::Shell;
+use clap_mangen::Man;
+
+use crate::applets;
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// An environment variable and what it does.
+type Var = (&'static str, &'static str);
+/// An exit status (or range of them) and when it is returned.
+type Status = (&'static str, &'static str);
+
+/// The documentation of one applet.
+pub struct Doc {
+    /// The applet's name in `applets::APPLETS` (its symlink).
+    pub applet: &'static str,
+    build: fn() -> Command,
+    pub environment: &'static [Var],
+    pub exit_status: &'static [Status],
+    /// Other pages worth reading, as `name(section)`.
+    pub see_also: &'static [&'static str],
+}
+
+const ADMIN_VARS: &[Var] = &[
+    (
+        "U7S_ADMIN_USER",
+        "the account that owns the namespaces (default u7s-admin)",
+    ),
+    (
+        "U7S_ROOTLESSKIT_STATE_DIR",
+        "the rootlesskit state dir holding child_pid, api.sock and _child_pid.u7s-ready \
+         (default /run/user/<uid of u7s-admin>/usernetes/rootlesskit)",
+    ),
+];
+
+const WAIT_VARS: &[Var] = &[
+    (
+        "U7S_NSENTER_RETRIES",
+        "readiness checks of the rootlesskit child before giving up (default 10)",
+    ),
+    (
+        "U7S_NSENTER_INTERVAL_MS",
+        "milliseconds between two readiness checks (default 1000)",
+    ),
+];
+
+const DEBUG_VAR: Var = (
+    "U7S_DEBUG",
+    "1 shows u7s's debug messages on stderr, as -v 3 would",
+);
+
+const DEPTH_VAR: Var = (
+    "U7S_SHIM_DEPTH",
+    "set by u7s for the tools it runs; counts nested u7s calls so that a tool override \
+     pointing back at a shim stops with status 127 instead of looping",
+);
+
+const WRAPPER_STATUS: &[Status] = &[
+    (
+        "the tool's own",
+        "the real tool's exit status, unchanged; 128+N when it was killed by signal N",
+    ),
+    (
+        "1",
+        "the rootlesskit child of u7s-admin is not running or not ready, or the \
+         namespaces could not be entered",
+    ),
+    ("126", "the real tool is not executable"),
+    (
+        "127",
+        "the real tool is not installed, its override is not an absolute path, or it \
+         leads back to u7s",
+    ),
+];
+
+/// Every documented applet. An applet missing here still gets a short page
+/// and a completion entry from its line in `applets::APPLETS`.
+pub const DOCS: &[Doc] = &[
+    Doc {
+        applet: "kubeadm",
+        build: kubeadm,
+        environment: &[
+            (
+                "U7S_KUBEADM",
+                "absolute path of the real kubeadm (default /usr/bin/kubeadm); never searched in PATH",
+            ),
+            (
+                "U7S_KUBECTL",
+                "absolute path of the real kubectl that init uses (default /usr/bin/kubectl)",
+            ),
+            (
+                "U7S_SYSTEMCTL",
+                "absolute path of systemctl (default /usr/bin/systemctl)",
+            ),
+            (
+                "U7S_REGISTRY",
+                "init/join: the image registry with its platform path; empty means \
+                 registry.k8s.io; unset: registry.local if /etc/hosts names it, else \
+                 registry.altlinux.org, with the platform of /etc/os-release",
+            ),
+            (
+                "U7S_PLATFORM",
+                "init/join: the platform path on the registry (k8s-p10, k8s-c10f1, p11, ...), \
+                 replacing the computed one",
+            ),
+            (
+                "U7S_KUBEVERSION",
+                "init/join: the Kubernetes version (v1.26.0 or later; default: the real \
+                 kubeadm's own version)",
+            ),
+            (
+                "U7S_CNI_PLUGIN",
+                "init/join: the network plugin, flannel (default) or calico",
+            ),
+            (
+                "U7S_FLANNEL_TAG",
+                "init/join: the tag of the flannel images",
+            ),
+            (
+                "U7S_ROOT",
+                "the root of the host files that init/join read and write (default /); for tests",
+            ),
+            ADMIN_VARS[0],
+            ADMIN_VARS[1],
+            WAIT_VARS[0],
+            WAIT_VARS[1],
+            DEBUG_VAR,
+            DEPTH_VAR,
+        ],
+        exit_status: &[
+            WRAPPER_STATUS[0],
+            (
+                "1",
+                "init/join refused (an unknown flag or a missing value, not root, an \
+                 overlapping network, ...) before anything was changed; or rootlesskit \
+                 is not ready for another subcommand",
+            ),
+            WRAPPER_STATUS[2],
+            WRAPPER_STATUS[3],
+        ],
+        see_also: &["u7s(1)", "nsenter_u7s(1)", "kubeadm(1)"],
+    },
+    Doc {
+        applet: "kubectl",
+        build: kubectl,
+        environment: &[
+            (
+                "U7S_KUBECTL",
+                "absolute path of the real kubectl (default /usr/bin/kubectl); never searched in PATH",
+            ),
+            (
+                "KUBECONFIG",
+                "passed to kubectl as it is; unset, kubectl reads u7s-admin's ~/.kube/config",
+            ),
+            ADMIN_VARS[0],
+            ADMIN_VARS[1],
+            WAIT_VARS[0],
+            WAIT_VARS[1],
+            DEBUG_VAR,
+            DEPTH_VAR,
+        ],
+        exit_status: WRAPPER_STATUS,
+        see_also: &["u7s(1)", "nsenter_u7s(1)", "kubectl(1)"],
+    },
+    Doc {
+        applet: "nsenter_u7s",
+        build: nsenter_u7s,
+        environment: &[
+            (
+                "SHELL",
+                "the command to run when none is given (default: u7s-admin's login shell, \
+                 then /bin/sh)",
+            ),
+            ADMIN_VARS[0],
+            ADMIN_VARS[1],
+            WAIT_VARS[0],
+            WAIT_VARS[1],
+            DEBUG_VAR,
+        ],
+        exit_status: &[
+            (
+                "the command's own",
+                "the command's exit status, unchanged; 128+N when it was killed by signal N",
+            ),
+            (
+                "1",
+                "the rootlesskit child of u7s-admin is not running or not ready, or the \
+                 namespaces could not be entered",
+            ),
+            ("2", "a bad option of nsenter_u7s itself (-v without a number)"),
+            ("126, 127", "the command could not be run or was not found"),
+        ],
+        see_also: &["u7s(1)", "nsenter(1)", "rootlesskit(1)"],
+    },
+    Doc {
+        applet: "rootlessctl",
+        build: rootlessctl,
+        environment: &[
+            (
+                "U7S_ROOTLESSCTL",
+                "absolute path of the real rootlessctl (default /usr/bin/rootlessctl); never \
+                 searched in PATH",
+            ),
+            ADMIN_VARS[0],
+            ADMIN_VARS[1],
+            DEBUG_VAR,
+            DEPTH_VAR,
+        ],
+        exit_status: &[
+            WRAPPER_STATUS[0],
+            ("1", "the u7s-admin account does not exist"),
+            WRAPPER_STATUS[2],
+            WRAPPER_STATUS[3],
+        ],
+        see_also: &["u7s(1)", "nsenter_u7s(1)", "rootlessctl(1)"],
+    },
+    Doc {
+        applet: "haproxy-config",
+        build: haproxy_config,
+        environment: &[],
+        exit_status: &[
+            ("0", "the configuration was printed"),
+            ("2", "a bad or repeated --master, or a bad option"),
+        ],
+        see_also: &["u7s(1)", "u7s-kubeadm(1)", "haproxy(1)"],
+    },
+];
+
+fn passthrough(help: &'static str) -> Arg {
+    Arg::new("args")
+        .value_name("ARGS")
+        .num_args(0..)
+        .trailing_var_arg(true)
+        .allow_hyphen_values(true)
+        .action(ArgAction::Append)
+        .help(help)
+}
+
+/// A wrapper: no options of its own, every argument is the real tool's.
+fn wrapper(name: &'static str, about: &'static str, long_about: &'static str) -> Command {
+    Command::new(name)
+        .about(about)
+        .long_about(long_about)
+        .override_usage(format!("{name} [ARGS]...\n       u7s {name} [ARGS]..."))
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .arg(passthrough(
+            "the real tool's arguments, passed byte for byte (its own --help included)",
+        ))
+}
+
+fn kubeadm() -> Command {
+    wrapper(
+        "kubeadm",
+        "kubeadm for rootless u7s clusters",
+        "kubeadm for rootless Kubernetes clusters of ALT Linux podsec-k8s. Run it as root, \
+         with the u7s bin folder first on PATH, exactly as upstream kubeadm.\n\n\
+         kubeadm init and kubeadm join take kubeadm's own flags: u7s rewrites them into a \
+         kubeadm configuration, prepares the host, starts the rootless stack of the \
+         u7s-admin user (rootlesskit, slirp4netns, cri-o, kubelet) and runs the real kubeadm \
+         inside its namespaces. --dry-run prints the settings, the configuration and the \
+         host steps and changes nothing.\n\n\
+         Help, version and completion run the real kubeadm directly. Every other subcommand \
+         (token, reset, certs, upgrade, ...) runs the real kubeadm inside the namespaces \
+         with the arguments byte for byte. -v N (0..9) also sets u7s's own verbosity.",
+    )
+}
+
+fn kubectl() -> Command {
+    wrapper(
+        "kubectl",
+        "the real kubectl inside the u7s-admin namespaces",
+        "Runs the real kubectl inside the user, mount, network, cgroup, pid, ipc and uts \
+         namespaces of the u7s-admin rootlesskit child, as uid 0 inside (u7s-admin \
+         outside), with the arguments byte for byte. Root and u7s-admin may run it; either \
+         way kubectl reads u7s-admin's ~/.kube/config unless KUBECONFIG is set. stdout \
+         carries only kubectl's output. -v N (0..9) also sets u7s's own verbosity.",
+    )
+}
+
+fn rootlessctl() -> Command {
+    wrapper(
+        "rootlessctl",
+        "the real rootlessctl on the u7s-admin rootlesskit API socket",
+        "Runs the real rootlessctl with --socket $XDG_RUNTIME_DIR/usernetes/rootlesskit/api.sock \
+         of u7s-admin, followed by the arguments byte for byte; for example \
+         rootlessctl add-ports 0.0.0.0:30080:30080/tcp exposes a NodePort on the host. \
+         Usually run as u7s-admin, through nsenter_u7s.",
+    )
+}
+
+fn nsenter_u7s() -> Command {
+    Command::new("nsenter_u7s")
+        .about("run a command inside the u7s-admin rootlesskit namespaces")
+        .long_about(
+            "Runs COMMAND (default: $SHELL) inside the namespaces of the u7s-admin \
+             rootlesskit child: user, mount, network, cgroup, pid, ipc and uts. As \
+             u7s-admin the credentials are kept (uid 0 inside); as root the command runs \
+             as uid 0 inside, which is u7s-admin outside, with u7s-admin's HOME, USER and \
+             XDG_* variables. The working directory is kept (/ when it does not exist \
+             inside) and ROOTLESSKIT_STATE_DIR is exported.\n\n\
+             Only options before COMMAND are nsenter_u7s's own; everything from COMMAND on \
+             is the command's, options included.",
+        )
+        .override_usage(
+            "nsenter_u7s [-v N] [--] [COMMAND [ARGS]...]\n       u7s nsenter_u7s [-v N] [--] [COMMAND [ARGS]...]",
+        )
+        .disable_version_flag(true)
+        .arg(
+            Arg::new("verbosity")
+                .short('v')
+                .long("v")
+                .value_name("N")
+                .value_parser(clap::value_parser!(u8))
+                .help("verbosity of u7s's own messages on stderr, 0 to 9"),
+        )
+        .arg(
+            Arg::new("command")
+                .value_name("COMMAND")
+                .num_args(0..)
+                .trailing_var_arg(true)
+                .allow_hyphen_values(true)
+                .action(ArgAction::Append)
+                .help("the command and its arguments, passed untouched (default: $SHELL)"),
+        )
+}
+
+fn haproxy_config() -> Command {
+    applets::haproxy_command()
+}
+
+/// `u7s generate-docs OUTDIR`: a build step, hidden from the usage listing.
+pub fn generate_docs() -> Command {
+    Command::new("generate-docs")
+        .about("write the man pages and shell completions of u7s into OUTDIR")
+        .long_about(
+            "Writes OUTDIR/man/man1/*.1, OUTDIR/completions/bash/u7s and \
+             OUTDIR/completions/zsh/_u7s, generated from the same command definitions \
+             the binary uses. A build step (make install runs it).",
+        )
+        .disable_version_flag(true)
+        .arg(
+            Arg::new("outdir")
+                .value_name("OUTDIR")
+                .required(true)
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("the folder to write into (created if missing)"),
+        )
+}
+
+/// The documentation of `applet`, if it has its own.
+pub fn doc(applet: &str) -> Option<&'static Doc> {
+    DOCS.iter().find(|d| d.applet == applet)
+}
+
+/// The man page name of an applet: its own name when that already says u7s,
+/// otherwise `u7s-<applet>`, so no upstream page is shadowed.
+pub fn page_name(applet: &str) -> String {
+    if applet.contains("u7s") {
+        applet.to_owned()
+    } else {
+        format!("u7s-{applet}")
+    }
+}
+
+/// The aligned `NAME  meaning` lines that `--help` shows for a table.
+fn table(heading: &str, rows: &[(&str, &str)]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let mut text = format!("{heading}:\n");
+    for (key, meaning) in rows {
+        let _ = writeln!(text, "  {key:<width$}  {meaning}");
+    }
+    text
+}
+
+impl Doc {
+    /// The applet's `Command`, with environment and exit status in its long help.
+    pub fn command(&self) -> Command {
+        let mut after = table("Environment", self.environment);
+        if !after.is_empty() {
+            after.push('\n');
+        }
+        after.push_str(&table("Exit status", self.exit_status));
+        (self.build)()
+            .display_name(page_name(self.applet))
+            .after_long_help(after.trim_end().to_owned())
+    }
+}
+
+/// The `Command` of any visible applet: its own doc, or a short one from its
+/// line in the applet table.
+pub fn applet_command(name: &str) -> Option<Command> {
+    if let Some(doc) = doc(name) {
+        return Some(doc.command());
+    }
+    if name == "generate-docs" {
+        return Some(generate_docs());
+    }
+    let (name, about, _) = applets::APPLETS.iter().find(|(n, _, _)| *n == name)?;
+    Some(
+        Command::new(*name)
+            .display_name(page_name(name))
+            .about(*about)
+            .disable_help_flag(true)
+            .disable_version_flag(true)
+            .arg(passthrough("the applet's arguments")),
+    )
+}
+
+/// `u7s` itself, with every applet as a subcommand (hidden ones hidden).
+pub fn u7s() -> Command {
+    u7s_with(true)
+}
+
+/// `u7s` with or without its hidden applets (completions offer only the
+/// visible ones: clap_complete lists hidden subcommands too).
+fn u7s_with(hidden: bool) -> Command {
+    let mut cmd = Command::new("u7s")
+        .version(VERSION)
+        .about("rootless Kubernetes for ALT Linux podsec-k8s, as one multi-call binary")
+        .long_about(
+            "u7s runs Kubernetes with no root privileges: every control-plane and node \
+             process runs inside the user namespace of the system user u7s-admin, created \
+             by rootlesskit. It is one binary, /usr/libexec/podsec/u7s/bin/u7s, with a \
+             symlink per applet beside it; it picks the applet from the name it was \
+             started under (argv[0]), and u7s APPLET ARGS... reaches every applet without \
+             a symlink.\n\n\
+             An administrator puts /usr/libexec/podsec/u7s/bin first on PATH and runs \
+             kubeadm init, kubeadm join and kubectl exactly as with upstream Kubernetes.",
+        )
+        .override_usage(
+            "u7s [-h|--help] [-V|--version]\n       u7s APPLET [ARGS]...\n       APPLET [ARGS]...   (through a symlink named like the applet)",
+        )
+        .subcommand_value_name("APPLET")
+        .subcommand_help_heading("Applets")
+        .disable_help_subcommand(true);
+    for (name, _, _) in applets::APPLETS {
+        let hide = applets::is_hidden(name);
+        if hide && !hidden {
+            continue;
+        }
+        if let Some(sub) = applet_command(name) {
+            cmd = cmd.subcommand(sub.hide(hide));
+        }
+    }
+    cmd
+}
+
+/// The long help of a documented applet, as plain text.
+pub fn long_help(applet: &str) -> String {
+    match applet_command(applet) {
+        Some(mut cmd) => cmd.render_long_help().to_string(),
+        None => String::new(),
+    }
+}
+
+/// Escapes text for a roff text line.
+fn roff_text(text: &str) -> String {
+    let escaped = text.replace('\\', "\\e").replace('-', "\\-");
+    if escaped.starts_with('.') || escaped.starts_with('\'') {
+        format!("\\&{escaped}")
+    } else {
+        escaped
+    }
+}
+
+/// `.TP` paragraphs: a bold tag and its text.
+fn roff_list(out: &mut String, heading: &str, rows: &[(&str, &str)]) {
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, ".SH \"{heading}\"");
+    for (tag, text) in rows {
+        let _ = writeln!(out, ".TP\n\\fB{}\\fR\n{}", roff_text(tag), roff_text(text));
+    }
+}
+
+/// `name(1)` references as `\fBname\fR(1), ...`.
+fn roff_refs(out: &mut String, refs: &[String]) {
+    if refs.is_empty() {
+        return;
+    }
+    out.push_str(".SH \"SEE ALSO\"\n");
+    let list: Vec<String> = refs
+        .iter()
+        .map(|r| match r.split_once('(') {
+            Some((name, section)) => format!("\\fB{}\\fR({section}", roff_text(name)),
+            None => format!("\\fB{}\\fR", roff_text(r)),
+        })
+        .collect();
+    let _ = writeln!(out, "{}", list.join(",\n"));
+}
+
+fn man_head(cmd: Command, page: &str) -> io::Result<(Vec<u8>, bool)> {
+    let has_args = cmd.get_arguments().any(|a| !a.is_hide_set());
+    let man = Man::new(cmd)
+        .title(page.to_uppercase())
+        .section("1")
+        .source(format!("u7s {VERSION}"))
+        .manual("u7s manual");
+    let mut out = Vec::new();
+    man.render_title(&mut out)?;
+    man.render_name_section(&mut out)?;
+    man.render_synopsis_section(&mut out)?;
+    man.render_description_section(&mut out)?;
+    if has_args {
+        man.render_options_section(&mut out)?;
+    }
+    Ok((out, has_args))
+}
+
+/// The roff source of `applet`'s page.
+pub fn man_page(applet: &str) -> io::Result<Vec<u8>> {
+    let cmd = applet_command(applet)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no applet {applet}")))?;
+    let page = page_name(applet);
+    let (mut out, _) = man_head(cmd, &page)?;
+    let mut tail = String::new();
+    let mut refs = vec!["u7s(1)".to_owned()];
+    if let Some(doc) = doc(applet) {
+        roff_list(&mut tail, "ENVIRONMENT", doc.environment);
+        roff_list(&mut tail, "EXIT STATUS", doc.exit_status);
+        refs = doc.see_also.iter().map(|s| s.to_string()).collect();
+    }
+    roff_refs(&mut tail, &refs);
+    out.extend_from_slice(tail.as_bytes());
+    Ok(out)
+}
+
+/// The roff source of `u7s.1`: the dispatcher and the list of applets.
+pub fn u7s_man_page() -> io::Result<Vec<u8>> {
+    let (mut out, _) = man_head(u7s(), "u7s")?;
+    let mut tail = String::new();
+    let rows: Vec<(String, String)> = applets::APPLETS
+        .iter()
+        .filter(|(name, _, _)| !applets::is_hidden(name))
+        .map(|(name, about, _)| {
+            (
+                name.to_string(),
+                format!("{about}; see {}(1)", page_name(name)),
+            )
+        })
+        .collect();
+    let rows: Vec<(&str, &str)> = rows.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    roff_list(&mut tail, "APPLETS", &rows);
+    roff_list(
+        &mut tail,
+        "EXIT STATUS",
+        &[
+            ("the applet's own", "the applet's exit status"),
+            ("2", "no applet or an unknown applet was named"),
+        ],
+    );
+    let refs: Vec<String> = applets::APPLETS
+        .iter()
+        .filter(|(name, _, _)| !applets::is_hidden(name))
+        .map(|(name, _, _)| format!("{}(1)", page_name(name)))
+        .collect();
+    roff_refs(&mut tail, &refs);
+    out.extend_from_slice(tail.as_bytes());
+    Ok(out)
+}
+
+/// The completion script of `u7s` for `shell`.
+pub fn completion(shell: Shell) -> Vec<u8> {
+    let mut cmd = u7s_with(false);
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "u7s", &mut out);
+    out
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, bytes)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+}
+
+/// Writes every man page and completion script under `outdir`; returns the
+/// files written, relative to `outdir`.
+pub fn write_all(outdir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut files: Vec<(PathBuf, Vec<u8>)> =
+        vec![(PathBuf::from("man/man1/u7s.1"), u7s_man_page()?)];
+    for (name, _, _) in applets::APPLETS {
+        if applets::is_hidden(name) {
+            continue;
+        }
+        let path = PathBuf::from(format!("man/man1/{}.1", page_name(name)));
+        files.push((path, man_page(name)?));
+    }
+    files.push((
+        PathBuf::from("completions/bash/u7s"),
+        completion(Shell::Bash),
+    ));
+    files.push((
+        PathBuf::from("completions/zsh/_u7s"),
+        completion(Shell::Zsh),
+    ));
+    for (path, bytes) in &files {
+        write_file(&outdir.join(path), bytes)?;
+    }
+    Ok(files.into_iter().map(|(p, _)| p).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_is_consistent() {
+        u7s().debug_assert();
+        generate_docs().debug_assert();
+        for doc in DOCS {
+            doc.command().debug_assert();
+        }
+    }
+
+    #[test]
+    fn every_visible_applet_has_a_page_and_a_subcommand() {
+        let cmd = u7s();
+        for (name, _, _) in applets::APPLETS {
+            let sub = cmd.find_subcommand(name).expect(name);
+            assert_eq!(sub.is_hide_set(), applets::is_hidden(name), "{name}");
+        }
+        for doc in DOCS {
+            assert!(
+                applets::APPLETS.iter().any(|(n, _, _)| *n == doc.applet),
+                "{} documented but not an applet",
+                doc.applet
+            );
+        }
+    }
+
+    #[test]
+    fn page_names_never_shadow_upstream_pages() {
+        assert_eq!(page_name("kubeadm"), "u7s-kubeadm");
+        assert_eq!(page_name("kubectl"), "u7s-kubectl");
+        assert_eq!(page_name("rootlessctl"), "u7s-rootlessctl");
+        assert_eq!(page_name("nsenter_u7s"), "nsenter_u7s");
+        assert_eq!(page_name("haproxy-config"), "u7s-haproxy-config");
+    }
+
+    #[test]
+    fn wrapper_pages_name_the_environment_and_exit_status() {
+        let page = String::from_utf8(man_page("kubeadm").unwrap()).unwrap();
+        for needle in [
+            ".TH U7S-KUBEADM 1",
+            "U7S_KUBEADM",
+            "U7S_REGISTRY",
+            ".SH \"EXIT STATUS\"",
+            "128+N",
+        ] {
+            assert!(page.contains(needle), "{needle} missing:\n{page}");
+        }
+        let nsenter = long_help("nsenter_u7s");
+        for needle in ["Usage: nsenter_u7s", "-v", "U7S_NSENTER_RETRIES", "COMMAND"] {
+            assert!(nsenter.contains(needle), "{needle} missing:\n{nsenter}");
+        }
+        assert!(!nsenter.contains('\x1b'), "plain text, no colours");
+    }
+
+    #[test]
+    fn roff_escapes_leading_dots_and_hyphens() {
+        assert_eq!(roff_text(".x -y"), "\\&.x \\-y");
+        assert_eq!(roff_text("a\\b"), "a\\eb");
+    }
+}
