@@ -17,6 +17,9 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -n 1)
 all:
 	$(CARGO) build --release --locked
 
+# Optional: UNITDIR, USERUNITDIR, MODULESLOADDIR, SYSCONFDIR (see packaging/install.sh).
+export UNITDIR USERUNITDIR MODULESLOADDIR SYSCONFDIR
+
 install: all
 	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" packaging/install.sh "$(BINARY)"
 	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" packaging/install-docs.sh "$(BINARY)"

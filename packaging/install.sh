@@ -8,7 +8,8 @@
 #   $DESTDIR$PREFIX/lib/modules-load.d/u7s.conf
 # Usage: packaging/install.sh [BINARY]   (default target/release/u7s)
 # Environment: DESTDIR (default empty), PREFIX (default /usr),
-#   SYSCONFDIR (default /etc).
+#   SYSCONFDIR (default /etc), UNITDIR, USERUNITDIR, MODULESLOADDIR (defaults
+#   under $PREFIX/lib).
 # Root executes these files, so they must never be writable by u7s-admin:
 # everything is created root-owned and without group/other write bits.
 set -eu
@@ -17,6 +18,10 @@ binary=${1:-target/release/u7s}
 prefix=${PREFIX:-/usr}
 destdir=${DESTDIR:-}
 sysconfdir=${SYSCONFDIR:-/etc}
+# Distributions put units elsewhere (ALT's %_unitdir is /lib/systemd/system).
+unitdir=${UNITDIR:-$prefix/lib/systemd/system}
+userunitdir=${USERUNITDIR:-$prefix/lib/systemd/user}
+modulesloaddir=${MODULESLOADDIR:-$prefix/lib/modules-load.d}
 here=$(cd "$(dirname "$0")" && pwd)
 bindir="$destdir$prefix/libexec/podsec/u7s/bin"
 applets="kubeadm kubectl nsenter_u7s rootlessctl"
@@ -52,13 +57,13 @@ install_data() {
     mv -f "$tmp" "$2/$(basename "$1")"
 }
 for unit in "$here"/systemd/system/*; do
-    install_data "$unit" "$destdir$prefix/lib/systemd/system"
+    install_data "$unit" "$destdir$unitdir"
 done
 for unit in "$here"/systemd/user/*; do
-    install_data "$unit" "$destdir$prefix/lib/systemd/user"
+    install_data "$unit" "$destdir$userunitdir"
 done
 install_data "$here/systemd/user@.service.d/delegate.conf" \
     "$destdir$sysconfdir/systemd/system/user@.service.d"
-install_data "$here/modules-load.d/u7s.conf" "$destdir$prefix/lib/modules-load.d"
+install_data "$here/modules-load.d/u7s.conf" "$destdir$modulesloaddir"
 
 echo "installed u7s and its applets ($applets) into $bindir, the systemd units, the user@.service delegate drop-in and the modules-load list" >&2

@@ -53,10 +53,21 @@ fn every_man_page_renders_without_warnings() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     found.sort();
-    let mut expected: Vec<String> = PAGES.iter().map(|p| format!("{p}.1")).collect();
+    // One page per visible applet (from the applets table), and u7s.1.
+    let mut expected: Vec<String> = u7s::applets::APPLETS
+        .iter()
+        .map(|(name, _, _)| *name)
+        .filter(|name| !u7s::applets::HIDDEN.contains(name))
+        .map(|name| format!("{}.1", u7s::docs::page_name(name)))
+        .chain(["u7s.1".to_string()])
+        .collect();
     expected.sort();
     assert_eq!(found, expected, "one page per visible applet, and u7s.1");
     for page in PAGES {
+        assert!(found.contains(&format!("{page}.1")), "{page}.1 is missing");
+    }
+    for page in &found {
+        let page = page.trim_end_matches(".1");
         let path = docs.join(format!("man/man1/{page}.1"));
         let out = run(Command::new(man.as_ref().unwrap())
             .arg("--warnings")

@@ -254,6 +254,10 @@ fn rpmbuild_gives_a_root_owned_package_with_everything_the_spec_names() {
         .arg(format!("_topdir {}", topdir.display()))
         .arg("--define")
         .arg(format!("_u7s_target_dir {}", cargo_target.display()))
+        // Debian's brp-compress says #!/bin/sh but uses bash's `read -d`,
+        // which fails under dash; run it with bash so man pages get compressed.
+        .arg("--define")
+        .arg("__brp_compress /bin/bash %{_rpmconfigdir}/brp-compress %{?_prefix}")
         .arg(&spec)
         .env("PATH", path)
         .env_remove("CARGO_TARGET_DIR")
