@@ -28,6 +28,14 @@ impl AdminUser {
     /// Looks the account up in the system's user database.
     pub fn lookup() -> Result<AdminUser> {
         let name = admin_user_name();
+        // u7s-admin is a local system account: /etc/passwd read directly
+        // spares the NSS modules getpwnam loads, on every nsenter_u7s.
+        if let Some(user) = std::fs::read_to_string("/etc/passwd")
+            .ok()
+            .and_then(|text| parse_passwd(&text, &name))
+        {
+            return Ok(user);
+        }
         let user = User::from_name(&name)
             .map_err(|e| anyhow!("cannot read the user database for {name}: {e}"))?
             .ok_or_else(|| {
