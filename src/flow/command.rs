@@ -255,17 +255,24 @@ pub fn prepare(sub: Subcommand, args: &[OsString], ctx: &RunContext) -> Result<P
     let home = admin.home.to_string_lossy().into_owned();
     let cni_manifest = match (role, settings.cni) {
         (Role::InitMaster, CniPlugin::Flannel) => {
-            let registry = settings.registry.is_alt().then(|| settings.image_repository());
+            let registry = settings
+                .registry
+                .is_alt()
+                .then(|| settings.image_repository());
             Some((
                 paths::FLANNEL_MANIFEST.to_owned(),
                 config::flannel_manifest(registry.as_deref(), &settings.pod_network.to_string())?,
             ))
         }
         (Role::InitMaster, CniPlugin::Calico) => {
-            return Err(anyhow!(
-                "U7S_CNI_PLUGIN=calico: this u7s build bundles no calico manifest yet; use flannel (unset U7S_CNI_PLUGIN)"
-            )
-            .into())
+            let registry = settings
+                .registry
+                .is_alt()
+                .then(|| settings.image_repository());
+            Some((
+                paths::CALICO_MANIFEST.to_owned(),
+                config::calico_manifest(registry.as_deref(), &settings.pod_network.to_string())?,
+            ))
         }
         _ => None,
     };

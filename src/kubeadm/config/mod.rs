@@ -4,7 +4,8 @@
 //! - [`ConfigInput`]: plain data the caller maps its settings into;
 //! - [`render`]: the multi-document YAML for the role and Kubernetes version;
 //! - [`overlay`]: the admin's `--config` file with the rootless fields set;
-//! - [`flannel_manifest`]: the bundled flannel manifest for a registry and pod network.
+//! - [`flannel_manifest`]: the bundled flannel manifest for a registry and pod network;
+//! - [`calico_manifest`]: the bundled calico manifest for a registry and pod network.
 //!
 //! Everything is built as typed serde values and rendered by serde_yaml: no
 //! user-given value is ever spliced into YAML (or JSON) text.
@@ -19,6 +20,7 @@
 //! documents (with the rootless settings) filled.
 
 mod args;
+pub mod calico;
 pub mod flannel;
 pub mod mask;
 mod overlay;
@@ -30,6 +32,7 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 pub use args::ExtraArgs;
+pub use calico::{calico_images, calico_manifest};
 pub use flannel::{flannel_images, flannel_manifest};
 pub use mask::mask_secrets;
 pub use overlay::{admin_facts, overlay, AdminFacts};
