@@ -219,6 +219,7 @@ fn kubeadm_init_prepares_the_host_runs_kubeadm_inside_and_finishes() {
         ("/var/lib/u7s-admin/.kube/config", 0o600, a.uid),
         ("/etc/kubernetes", 0o755, a.uid),
         ("/var/lib/podsec/u7s/etcd", 0o700, a.uid),
+        ("/etc/cni/net.d", 0o755, a.uid),
     ] {
         assert_eq!(mode_owner(&h.path(path)), (mode, uid), "{path}");
     }

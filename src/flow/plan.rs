@@ -161,6 +161,9 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
             (paths::MANIFESTS_DIR, 0o755),
             ("/etc/kubernetes/pki", 0o700),
             (paths::ETCD_DATA_DIR, 0o700),
+            // The CNI plugin's installer (calico's install-cni) writes its
+            // config here from inside; root never reads or runs it.
+            (paths::CNI_NET_DIR, 0o755),
         ]
         .iter()
         .map(|(path, mode)| Action::MakeDir {
