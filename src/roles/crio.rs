@@ -210,7 +210,7 @@ pub fn prepare(config: &CrioConfig, path: &Path) -> Result<()> {
     }
     for dir in dirs {
         std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+            .with_context(|| crate::tr!("cannot-create", dir.display()))?;
     }
     crate::settings::envfile::write_atomic(path, config.render()?.as_bytes(), 0o644)
 }

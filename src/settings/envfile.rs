@@ -445,7 +445,7 @@ impl EnvFile {
     /// Reads and parses the file at `path`; errors name it.
     pub fn read(path: &Path) -> Result<EnvFile> {
         let meta =
-            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+            std::fs::metadata(path).with_context(|| crate::tr!("cannot-read", path.display()))?;
         if meta.len() > MAX_LEN {
             bail!(
                 "{} is {} bytes, too large for an env file",
@@ -454,7 +454,7 @@ impl EnvFile {
             );
         }
         let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+            .with_context(|| crate::tr!("cannot-read", path.display()))?;
         EnvFile::parse_named(&text, &path.display().to_string())
     }
 
