@@ -92,6 +92,17 @@ fn owned(v: Option<&str>) -> Option<String> {
     v.map(str::to_owned)
 }
 
+/// Why a flag is refused, in the admin's language (the flag table holds English).
+fn refusal(reason: &str) -> String {
+    match reason {
+        flags::CRI_SOCKET => crate::tr!("refused-cri-socket"),
+        flags::ROOTFS => crate::tr!("refused-rootfs"),
+        flags::KLOG => crate::tr!("refused-klog"),
+        flags::UNMAPPED => crate::tr!("refused-unmapped"),
+        other => other.to_owned(),
+    }
+}
+
 /// `--feature-gates=A=true,B=false` as kubeadm reads it.
 pub fn parse_feature_gates(text: &str) -> Result<BTreeMap<String, bool>> {
     let mut gates = BTreeMap::new();
@@ -127,7 +138,7 @@ pub fn prepare(sub: Subcommand, args: &[OsString], ctx: &RunContext) -> Result<P
     }
     let mut notes: Vec<String> = parsed.warnings().to_vec();
     if let Some((name, reason)) = parsed.refused().first() {
-        return Err(anyhow!("{}", crate::tr!("flag-refused", name, reason)).into());
+        return Err(anyhow!("{}", crate::tr!("flag-refused", name, refusal(reason))).into());
     }
     let dry_run = parsed.bool("dry-run").unwrap_or(false);
 

@@ -83,7 +83,7 @@ pub fn is_local_registry(registry: &str) -> bool {
 fn text(p: &Path) -> Result<String> {
     p.to_str()
         .map(str::to_owned)
-        .ok_or_else(|| anyhow!("{} is not valid UTF-8", p.display()))
+        .ok_or_else(|| anyhow!("{}", crate::tr!("not-utf8", p.display())))
 }
 
 impl CrioConfig {

@@ -35,7 +35,7 @@ pub fn flannel_manifest(registry: Option<&str>, pod_cidr: &str) -> Result<String
         .map(|r| {
             let r = r.trim_end_matches('/');
             if r.is_empty() || r.contains("://") || r.chars().any(char::is_whitespace) {
-                bail!("flannel manifest: bad image registry {r:?} (want HOST[/PATH], e.g. registry.local/k8s-p10)");
+                bail!("{}", crate::tr!("flannel-bad-registry", format!("{r:?}")));
             }
             Ok(r)
         })
@@ -91,8 +91,7 @@ pub fn flannel_images(registry: Option<&str>) -> Result<Vec<String>> {
 }
 
 fn check_ipv4_cidr(cidr: &str) -> Result<()> {
-    let bad =
-        || anyhow!("flannel: bad pod network {cidr:?} (want an IPv4 CIDR like 10.244.0.0/16)");
+    let bad = || anyhow!("{}", crate::tr!("flannel-bad-network", format!("{cidr:?}")));
     let (addr, len) = cidr.split_once('/').ok_or_else(bad)?;
     let addr: IpAddr = addr.parse().map_err(|_| bad())?;
     let len: u8 = len.parse().map_err(|_| bad())?;
