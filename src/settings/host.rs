@@ -156,7 +156,7 @@ pub fn parse_route(text: &str) -> Result<Vec<RouteEntry>> {
         "Mask",
     ];
     if cols.len() < want.len() || cols[..want.len()] != want {
-        bail!("unexpected header {header:?}");
+        bail!("{}", crate::tr!("route-bad-header", format!("{header:?}")));
     }
     let mut out = Vec::new();
     for (i, line) in lines.enumerate() {
@@ -164,7 +164,12 @@ pub fn parse_route(text: &str) -> Result<Vec<RouteEntry>> {
         if f.is_empty() {
             continue;
         }
-        let bad = || anyhow!("line {}: cannot parse {line:?}", i + 2);
+        let bad = || {
+            anyhow!(
+                "{}",
+                crate::tr!("route-bad-line", i + 2, format!("{line:?}"))
+            )
+        };
         if f.len() < 8 {
             return Err(bad());
         }
