@@ -403,7 +403,7 @@ impl Settings {
 
         let node_name = match &input.node_name {
             Some(n) => check_node_name(n, "--node-name")?,
-            None => check_node_name(&host.hostname, "the host name")?,
+            None => check_node_name(&host.hostname, &crate::tr!("the-host-name"))?,
         };
 
         let cni = CniPlugin::from_env_value(env.cni_plugin.as_deref())?;
