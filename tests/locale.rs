@@ -27,6 +27,8 @@ fn u7s(
     for var in LOCALE_VARS {
         cmd.env_remove(var);
     }
+    // Messages on stderr even when the tests run under systemd.
+    cmd.env_remove("JOURNAL_STREAM");
     for (k, v) in locale {
         cmd.env(k, v);
     }
@@ -188,4 +190,61 @@ fn a_bad_haproxy_master_is_said_in_both_languages() {
         one_line(&en),
         "haproxy-config: error: --master \"h:99999\": the port must be a number from 1 to 65535; give HOST or HOST:PORT, e.g. 10.0.0.11:6443\n"
     );
+}
+
+#[test]
+fn progress_titles_and_preflight_failures_follow_the_locale() {
+    if !support::is_root() {
+        eprintln!("SKIPPED: a real kubeadm init reaches its preflight only as root");
+        return;
+    }
+    // A real run against a host tree without /dev/net/tun: the preflight
+    // fails, so nothing beyond the checks runs and nothing is written.
+    let tree = HostTree::new("locale-preflight", OS_P10, HOSTS_PLAIN);
+    let before = tree.snapshot();
+    let root = tree.root.clone();
+    let env: [(&str, &dyn AsRef<std::ffi::OsStr>); 5] = [
+        ("U7S_ROOT", &root),
+        ("U7S_KUBEVERSION", &"v1.30.5"),
+        ("U7S_KUBEADM", &"/nonexistent/kubeadm"),
+        ("U7S_KUBECTL", &"/nonexistent/kubectl"),
+        ("U7S_SYSTEMCTL", &"/nonexistent/systemctl"),
+    ];
+    let ru = u7s(RU, &env, &["kubeadm", "init"]);
+    let en = u7s(C, &env, &["kubeadm", "init"]);
+    assert_eq!(
+        tree.snapshot(),
+        before,
+        "the failed preflight changed the tree"
+    );
+    assert_eq!(ru.status.code(), Some(1));
+    assert_eq!(en.status.code(), Some(1));
+    assert!(ru.stdout.is_empty() && en.stdout.is_empty());
+    let (ru, en) = (text(&ru.stderr), text(&en.stderr));
+    let ru_lines: Vec<&str> = ru.lines().collect();
+    let en_lines: Vec<&str> = en.lines().collect();
+    assert_eq!(ru_lines.len(), en_lines.len(), "{ru}\n{en}");
+    assert!(ru_lines[0].ends_with("] Проверка хоста"), "{ru}");
+    assert!(en_lines[0].ends_with("] Checking the host"), "{en}");
+    assert!(
+        ru.contains(
+            "kubeadm: error: [preflight] /dev/net/tun отсутствует; выполните: modprobe tun\n"
+        ),
+        "{ru}"
+    );
+    assert!(
+        en.contains("kubeadm: error: [preflight] /dev/net/tun is missing; run: modprobe tun\n"),
+        "{en}"
+    );
+    let last_ru = ru_lines.last().unwrap();
+    let last_en = en_lines.last().unwrap();
+    assert!(
+        last_ru.contains("] Проверка хоста: ошибка: не пройдено проверок: "),
+        "{ru}"
+    );
+    assert!(
+        last_en.contains("] Checking the host failed: ") && last_en.contains(" check(s) failed; "),
+        "{en}"
+    );
+    assert!(en_lines.iter().all(|l| !has_cyrillic(l)), "{en}");
 }
