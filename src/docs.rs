@@ -67,6 +67,13 @@ const DEBUG_VAR: Var = (
     "1 shows u7s's debug messages on stderr, as -v 3 would",
 );
 
+const LOCALE_VAR: Var = (
+    "LC_ALL, LC_MESSAGES, LANG",
+    "the first one set and not empty picks the language of u7s's own messages on \
+     stderr: a value starting with ru gives Russian, anything else English (the real \
+     tools' output is never touched)",
+);
+
 const DEPTH_VAR: Var = (
     "U7S_SHIM_DEPTH",
     "set by u7s for the tools it runs; counts nested u7s calls so that a tool override \
@@ -143,6 +150,7 @@ pub const DOCS: &[Doc] = &[
             WAIT_VARS[0],
             WAIT_VARS[1],
             DEBUG_VAR,
+            LOCALE_VAR,
             DEPTH_VAR,
         ],
         exit_status: &[
@@ -175,6 +183,7 @@ pub const DOCS: &[Doc] = &[
             WAIT_VARS[0],
             WAIT_VARS[1],
             DEBUG_VAR,
+            LOCALE_VAR,
             DEPTH_VAR,
         ],
         exit_status: WRAPPER_STATUS,
@@ -194,6 +203,7 @@ pub const DOCS: &[Doc] = &[
             WAIT_VARS[0],
             WAIT_VARS[1],
             DEBUG_VAR,
+            LOCALE_VAR,
         ],
         exit_status: &[
             (
@@ -222,6 +232,7 @@ pub const DOCS: &[Doc] = &[
             ADMIN_VARS[0],
             ADMIN_VARS[1],
             DEBUG_VAR,
+            LOCALE_VAR,
             DEPTH_VAR,
         ],
         exit_status: &[

@@ -69,7 +69,10 @@ fn status_for_exec_error(err: &io::Error) -> i32 {
 /// (std clears it only when spawning), so callers must not exec with signals blocked.
 pub fn exec(inv: &Invocation) -> i32 {
     let err = inv.command().exec();
-    tracing::error!("cannot run {}: {err}", inv.program.to_string_lossy());
+    tracing::error!(
+        "{}",
+        crate::tr!("cannot-run-err", inv.program.to_string_lossy(), err)
+    );
     status_for_exec_error(&err)
 }
 
@@ -139,7 +142,7 @@ pub fn fork_exec_wait(inv: &Invocation) -> i32 {
     // SAFETY: the process is single-threaded, so the child may allocate freely.
     match unsafe { fork() } {
         Err(e) => {
-            tracing::error!("fork failed: {e}");
+            tracing::error!("{}", crate::tr!("fork-failed", e));
             1
         }
         Ok(ForkResult::Child) => {
@@ -179,7 +182,7 @@ pub fn fork_exec_wait(inv: &Invocation) -> i32 {
                     }
                     Err(nix::errno::Errno::EINTR) => continue,
                     Err(e) => {
-                        tracing::error!("waiting for pid {child} failed: {e}");
+                        tracing::error!("{}", crate::tr!("wait-failed", child, e));
                         return 1;
                     }
                 }

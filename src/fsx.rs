@@ -27,7 +27,7 @@ pub fn write_atomic_owned(
     };
     let name = path
         .file_name()
-        .ok_or_else(|| anyhow!("{} is not a file path", path.display()))?;
+        .ok_or_else(|| anyhow!("{}", crate::tr!("not-a-file-path", path.display())))?;
     // One fixed temp name per target: a writer killed mid-way leaves it
     // behind, and the next write of the same file clears it. (A concurrent
     // writer loses its rename, it never renames a half-written file.)
@@ -39,20 +39,20 @@ pub fn write_atomic_owned(
             .create_new(true)
             .mode(mode)
             .open(&tmp)
-            .with_context(|| format!("cannot create {}", tmp.display()))?;
+            .with_context(|| crate::tr!("cannot-create", tmp.display()))?;
         // The umask may have narrowed the mode; set it exactly, through the
         // open file (fchmod), not the path another user could swap.
         f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
-            .with_context(|| format!("cannot chmod {}", tmp.display()))?;
+            .with_context(|| crate::tr!("cannot-chmod", tmp.display()))?;
         if let Some((uid, gid)) = owner {
             std::os::unix::fs::fchown(&f, Some(uid), Some(gid))
-                .with_context(|| format!("cannot chown {}", tmp.display()))?;
+                .with_context(|| crate::tr!("cannot-chown", tmp.display()))?;
         }
         f.write_all(bytes)
             .and_then(|_| f.sync_all())
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
+            .with_context(|| crate::tr!("cannot-write", tmp.display()))?;
         std::fs::rename(&tmp, path)
-            .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
+            .with_context(|| crate::tr!("cannot-rename", tmp.display(), path.display()))?;
         Ok(())
     })();
     if result.is_err() {
@@ -61,7 +61,7 @@ pub fn write_atomic_owned(
     }
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
-        .with_context(|| format!("cannot sync {}", dir.display()))
+        .with_context(|| crate::tr!("cannot-sync", dir.display()))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub mod docs;
 pub mod exec;
 pub mod flow;
 pub mod fsx;
+pub mod i18n;
 pub mod journal;
 pub mod kubeadm;
 pub mod log;

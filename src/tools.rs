@@ -114,29 +114,21 @@ impl ToolError {
 impl std::fmt::Display for ToolError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ToolError::NotAbsolute { var, value } => write!(
-                f,
-                "{var}={value:?} is not an absolute path; set it to the full path of the real tool"
-            ),
-            ToolError::Missing { tool, path, var } => write!(
-                f,
-                "the real {tool} is not installed at {}; install it or point {var} at it",
-                path.display()
-            ),
-            ToolError::NotExecutable { tool, path } => write!(
-                f,
-                "the real {tool} at {} is not executable; check its mode",
-                path.display()
-            ),
-            ToolError::IsSelf { tool, path, var } => write!(
-                f,
-                "{} is u7s itself, not the real {tool} (recursion); point {var} at the upstream binary",
-                path.display()
-            ),
-            ToolError::TooDeep { depth } => write!(
-                f,
-                "u7s called itself {depth} times in a row ({DEPTH_VAR}); a tool override points back at a u7s shim"
-            ),
+            ToolError::NotAbsolute { var, value } => {
+                f.write_str(&crate::tr!("tool-not-absolute", var, format!("{value:?}")))
+            }
+            ToolError::Missing { tool, path, var } => {
+                f.write_str(&crate::tr!("tool-missing", tool, path.display(), var))
+            }
+            ToolError::NotExecutable { tool, path } => {
+                f.write_str(&crate::tr!("tool-not-executable", tool, path.display()))
+            }
+            ToolError::IsSelf { tool, path, var } => {
+                f.write_str(&crate::tr!("tool-is-self", path.display(), tool, var))
+            }
+            ToolError::TooDeep { depth } => {
+                f.write_str(&crate::tr!("tool-too-deep", depth, DEPTH_VAR))
+            }
         }
     }
 }

@@ -37,10 +37,8 @@ impl AdminUser {
             return Ok(user);
         }
         let user = User::from_name(&name)
-            .map_err(|e| anyhow!("cannot read the user database for {name}: {e}"))?
-            .ok_or_else(|| {
-                anyhow!("user {name} does not exist; install podsec-k8s or create it (useradd -r -m -d /var/lib/{name} {name})")
-            })?;
+            .map_err(|e| anyhow!("{}", crate::tr!("user-db-error", name, e)))?
+            .ok_or_else(|| anyhow!("{}", crate::tr!("user-missing", name, name, name)))?;
         Ok(AdminUser {
             name: user.name,
             uid: user.uid,

@@ -39,6 +39,7 @@ fn messages_go_to_the_journal_when_stderr_is_the_journal_stream() {
         .env("U7S_ADMIN_USER", "root")
         .env("U7S_ROOTLESSKIT_STATE_DIR", tree.root.join("no-state"))
         .env("U7S_NSENTER_RETRIES", "1")
+        .env("LC_ALL", "C")
         .stdin(Stdio::null())
         .stderr(stderr)
         .status()

@@ -21,7 +21,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         tracing::error!("{e:#}");
         return 1;
     }
-    tracing::info!("wrote {}", path.display());
+    tracing::info!("{}", crate::tr!("wrote", path.display()));
     match real_tool(Tool::Crio, crio_args(&path, args)) {
         Ok(mut inv) => {
             inv.env.extend(crio_env(dirs.uid));

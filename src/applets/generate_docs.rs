@@ -26,7 +26,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             0
         }
         Err(e) => {
-            tracing::error!("cannot write the docs into {}: {e}", outdir.display());
+            tracing::error!("{}", crate::tr!("docs-cannot-write", outdir.display(), e));
             1
         }
     }

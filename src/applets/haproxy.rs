@@ -34,33 +34,33 @@ pub struct Master {
 
 /// Parses `HOST`, `HOST:PORT` or `[IPv6]:PORT`.
 pub fn parse_master(text: &str) -> Result<Master, String> {
-    let bad = |why: &str| {
-        format!("--master {text:?}: {why}; give HOST or HOST:PORT, e.g. 10.0.0.11:6443")
-    };
+    let bad = |why: &str| crate::tr!("master-bad", format!("{text:?}"), why);
     let (host, port) = if let Some(rest) = text.strip_prefix('[') {
-        let (host, after) = rest.split_once(']').ok_or_else(|| bad("unclosed '['"))?;
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| bad(&crate::tr!("master-unclosed-bracket")))?;
         (host, after.strip_prefix(':'))
     } else {
         match text.rsplit_once(':') {
             Some((h, p)) if !h.contains(':') => (h, Some(p)),
-            Some(_) => return Err(bad("IPv6 addresses need brackets")),
+            Some(_) => return Err(bad(&crate::tr!("master-ipv6-brackets"))),
             None => (text, None),
         }
     };
     if host.is_empty() {
-        return Err(bad("empty host"));
+        return Err(bad(&crate::tr!("master-empty-host")));
     }
     if !host
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || ".-_:".contains(c))
     {
-        return Err(bad("the host has characters a host name cannot have"));
+        return Err(bad(&crate::tr!("master-bad-host")));
     }
     let port = match port {
         None => 6443,
         Some(p) => match p.parse::<u16>() {
             Ok(port) if port > 0 => port,
-            _ => return Err(bad("the port must be a number from 1 to 65535")),
+            _ => return Err(bad(&crate::tr!("master-bad-port"))),
         },
     };
     Ok(Master {
@@ -113,7 +113,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     for text in &parsed.masters {
         match parse_master(text) {
             Ok(m) if masters.contains(&m) => {
-                tracing::error!("--master {text:?} is given twice; list each master once");
+                tracing::error!("{}", crate::tr!("master-twice", format!("{text:?}")));
                 return 2;
             }
             Ok(m) => masters.push(m),

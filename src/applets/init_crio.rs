@@ -19,7 +19,10 @@ pub fn main(_args: Vec<OsString>) -> i32 {
     };
     let dirs = RoleDirs::from_env(&admin);
     if let Err(e) = std::fs::create_dir_all(dirs.crio_runtime_dir()) {
-        tracing::error!("cannot create {}: {e}", dirs.crio_runtime_dir().display());
+        tracing::error!(
+            "{}",
+            crate::tr!("cannot-create-err", dirs.crio_runtime_dir().display(), e)
+        );
         return 1;
     }
     let budget = wait_budget(std::env::var("U7S_CRIO_WAIT_SECS").ok().as_deref());

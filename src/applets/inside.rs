@@ -23,9 +23,8 @@ pub fn run_inside(mut inv: Invocation) -> i32 {
         Ok(pid) => pid,
         Err(reason) => {
             tracing::error!(
-                "rootlesskit of {} is not running or not ready in {} ({reason}); start it with `systemctl start u7s.service`",
-                admin.name,
-                dir.display()
+                "{}",
+                crate::tr!("not-ready", admin.name, dir.display(), reason)
             );
             return 1;
         }

@@ -153,7 +153,7 @@ fn own(cmd: &str, args: Vec<OsString>) -> i32 {
         };
     }
     if !geteuid().is_root() {
-        tracing::error!("kubeadm {cmd} must be run as root (try: kubeadm {cmd} --dry-run to see what it would do)");
+        tracing::error!("{}", crate::tr!("kubeadm-own-needs-root", cmd, cmd));
         return 1;
     }
     let root = HostRoot::from_env();
@@ -217,7 +217,7 @@ fn executor<'a>(root: &'a HostRoot, admin: &'a AdminUser, ignore: Vec<String>) -
 /// exist, then u7s.service stopped and disabled and the state moved aside.
 fn reset(args: Vec<OsString>) -> i32 {
     if !geteuid().is_root() {
-        tracing::error!("kubeadm reset must be run as root (try: sudo kubeadm reset)");
+        tracing::error!("{}", crate::tr!("kubeadm-reset-needs-root"));
         return 1;
     }
     let Some(args) = args
@@ -225,7 +225,7 @@ fn reset(args: Vec<OsString>) -> i32 {
         .map(|a| a.to_str().map(str::to_owned))
         .collect::<Option<Vec<_>>>()
     else {
-        tracing::error!("kubeadm reset: an argument is not valid UTF-8; retype it");
+        tracing::error!("{}", crate::tr!("kubeadm-reset-not-utf8"));
         return 1;
     };
     let root = HostRoot::from_env();
@@ -233,8 +233,8 @@ fn reset(args: Vec<OsString>) -> i32 {
         Ok(Some(admin)) => admin,
         Ok(None) => {
             tracing::error!(
-                "user {} does not exist, so there is no rootless cluster to reset",
-                crate::users::admin_user_name()
+                "{}",
+                crate::tr!("kubeadm-reset-no-admin", crate::users::admin_user_name())
             );
             return 1;
         }
@@ -245,10 +245,7 @@ fn reset(args: Vec<OsString>) -> i32 {
     };
     let namespaces_ready = state::check(&state::state_dir_for(&admin)).is_ok();
     if !namespaces_ready {
-        tracing::warn!(
-            "rootlesskit of {} is not running: skipping the real kubeadm reset inside, setting the state aside anyway",
-            admin.name
-        );
+        tracing::warn!("{}", crate::tr!("kubeadm-reset-not-running", admin.name));
     }
     let plan = crate::flow::reset::plan(&crate::flow::reset::ResetInput {
         kubeadm: tool_path(Tool::Kubeadm).0,
@@ -268,7 +265,7 @@ fn reset(args: Vec<OsString>) -> i32 {
 
 fn inside(args: Vec<OsString>) -> i32 {
     if !geteuid().is_root() {
-        tracing::error!("kubeadm must be run as root (try: sudo kubeadm ...)");
+        tracing::error!("{}", crate::tr!("kubeadm-needs-root"));
         return 1;
     }
     match real_tool(Tool::Kubeadm, args) {

@@ -20,7 +20,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     let me = match std::env::current_exe() {
         Ok(me) => me,
         Err(e) => {
-            tracing::error!("cannot find this program's path: {e}");
+            tracing::error!("{}", crate::tr!("cannot-find-self", e));
             return 1;
         }
     };
@@ -33,7 +33,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
 pub fn inside(args: Vec<OsString>) -> i32 {
     crate::log::init("kubelet", 0);
     if std::env::var_os("ROOTLESSKIT_STATE_DIR").is_none() {
-        tracing::error!("_kubelet runs inside the rootlesskit namespaces only; use `u7s kubelet`");
+        tracing::error!("{}", crate::tr!("kubelet-inside-only"));
         return 2;
     }
     let (_admin, dirs, env) = match role_context() {
@@ -41,7 +41,7 @@ pub fn inside(args: Vec<OsString>) -> i32 {
         Err(code) => return code,
     };
     match update_config(std::path::Path::new(CONFIG), &dirs) {
-        Ok(true) => tracing::info!("merged the rootless settings into {CONFIG}"),
+        Ok(true) => tracing::info!("{}", crate::tr!("kubelet-merged", CONFIG)),
         Ok(false) => {}
         Err(e) => {
             tracing::error!("{e:#}");

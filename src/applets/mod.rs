@@ -165,7 +165,11 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     if name == "u7s" || name.starts_with("u7s-") || name.is_empty() {
         return multicall(rest);
     }
-    eprint!("u7s: unknown applet name {name:?}\n\n{}", usage());
+    eprint!(
+        "u7s: {}\n\n{}",
+        crate::tr!("unknown-applet-name", format!("{name:?}")),
+        usage()
+    );
     USAGE_EXIT
 }
 
@@ -189,7 +193,11 @@ fn multicall(args: Vec<OsString>) -> i32 {
         name => match find(name) {
             Some(applet) => applet(args.collect()),
             None => {
-                eprint!("u7s: unknown applet {name:?}\n\n{}", usage());
+                eprint!(
+                    "u7s: {}\n\n{}",
+                    crate::tr!("unknown-applet", format!("{name:?}")),
+                    usage()
+                );
                 USAGE_EXIT
             }
         },

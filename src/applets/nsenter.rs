@@ -20,7 +20,9 @@ fn parse(args: Vec<OsString>) -> Result<(u8, bool, Vec<OsString>), String> {
             }
             "-v" | "--v" => {
                 rest.next();
-                let value = rest.next().ok_or("flag needs an argument: -v")?;
+                let value = rest
+                    .next()
+                    .ok_or_else(|| crate::tr!("flag-needs-argument-v"))?;
                 verbosity = parse_level(&value.to_string_lossy())?;
             }
             other if other.starts_with("-v") || other.starts_with("--v=") => {
@@ -38,7 +40,7 @@ fn parse_level(value: &str) -> Result<u8, String> {
     value
         .parse::<u8>()
         .map(|v| v.min(9))
-        .map_err(|_| format!("invalid verbosity {value:?}: give -v a number from 0 to 9"))
+        .map_err(|_| crate::tr!("bad-verbosity", format!("{value:?}")))
 }
 
 fn default_shell() -> OsString {

@@ -10,7 +10,7 @@ pub fn main(_args: Vec<OsString>) -> i32 {
     crate::log::init("ping-group-range", 0);
     match ensure_ping_group_range(&HostRoot::from_env()) {
         Ok(true) => {
-            tracing::info!("set {PING_GROUP_RANGE} to every group");
+            tracing::info!("{}", crate::tr!("ping-range-set", PING_GROUP_RANGE));
             0
         }
         Ok(false) => 0,

@@ -101,9 +101,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     let list = match ports_file() {
         Ok(list) => list,
         Err(why) => {
-            tracing::warn!(
-                "{why}; the change is not recorded and will not survive a restart of rootlesskit"
-            );
+            tracing::warn!("{}", crate::tr!("ports-not-recorded", why));
             return exec::exec(&inv);
         }
     };
@@ -114,9 +112,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
                 return code;
             }
             for s in unrecordable {
-                tracing::warn!(
-                    "{s} is not IP:PORT:PORT/PROTO; forwarded, but not recorded for restarts"
-                );
+                tracing::warn!("{}", crate::tr!("port-spec-unrecordable", s));
             }
             record_change(&list, |l| {
                 for s in specs {
@@ -130,7 +126,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             let known = match list_ports(&base) {
                 Ok(known) => known,
                 Err(e) => {
-                    tracing::warn!("cannot list the forwards before removing them ({e:#}); the recorded list is left as it is");
+                    tracing::warn!("{}", crate::tr!("ports-cannot-list", format!("{e:#}")));
                     Vec::new()
                 }
             };
@@ -156,9 +152,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
 fn ports_file() -> Result<std::path::PathBuf, String> {
     let uid_map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
     if nix::unistd::geteuid().is_root() && crate::stack::rootlesskit::is_initial_uid_map(&uid_map) {
-        return Err(
-            "run as root outside the namespaces (use `nsenter_u7s rootlessctl ...`)".into(),
-        );
+        return Err(crate::tr!("ports-root-outside"));
     }
     Dirs::from_env()
         .map(|d| d.ports_file())
@@ -170,8 +164,8 @@ fn record_change(list: &std::path::Path, change: impl FnOnce(&mut Vec<PortSpec>)
         Ok(()) => 0,
         Err(e) => {
             tracing::error!(
-                "the forwards changed, but recording them in {} failed: {e:#}",
-                list.display()
+                "{}",
+                crate::tr!("ports-record-failed", list.display(), format!("{e:#}"))
             );
             1
         }
@@ -185,8 +179,11 @@ fn list_ports(base: &[OsString]) -> anyhow::Result<Vec<(u64, Option<PortSpec>)>>
     let out = exec::run_captured(&Invocation::new(path, args))?;
     if !out.status.success() {
         anyhow::bail!(
-            "rootlessctl list-ports failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
+            "{}",
+            crate::tr!(
+                "list-ports-failed",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )
         );
     }
     ports::parse_list_ports_json(&String::from_utf8_lossy(&out.stdout))

@@ -37,7 +37,9 @@ fn parse(args: Vec<OsString>) -> Result<(u8, bool, Vec<OsString>), String> {
             }
             "-v" | "--v" => {
                 rest.next();
-                let value = rest.next().ok_or("flag needs an argument: -v")?;
+                let value = rest
+                    .next()
+                    .ok_or_else(|| crate::tr!("flag-needs-argument-v"))?;
                 verbosity = level(&value.to_string_lossy())?;
             }
             other if other.starts_with("-v") || other.starts_with("--v=") => {
@@ -45,9 +47,7 @@ fn parse(args: Vec<OsString>) -> Result<(u8, bool, Vec<OsString>), String> {
                 verbosity = level(value.trim_start_matches('='))?;
                 rest.next();
             }
-            other if other.starts_with('-') => {
-                return Err(format!("unknown option {other}; put the command after --"))
-            }
+            other if other.starts_with('-') => return Err(crate::tr!("unknown-option", other)),
             _ => break,
         }
     }
@@ -58,7 +58,7 @@ fn level(value: &str) -> Result<u8, String> {
     value
         .parse::<u8>()
         .map(|v| v.min(9))
-        .map_err(|_| format!("invalid verbosity {value:?}: give -v a number from 0 to 9"))
+        .map_err(|_| crate::tr!("bad-verbosity", format!("{value:?}")))
 }
 
 pub fn main(args: Vec<OsString>) -> i32 {

@@ -20,7 +20,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         _ => None,
     };
     let Some(action) = action else {
-        tracing::error!("usage: u7s service start|stop");
+        tracing::error!("{}", crate::tr!("service-usage"));
         return 2;
     };
     let admin = match AdminUser::lookup() {

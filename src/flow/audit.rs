@@ -32,25 +32,25 @@ fn push_unique_by_name(list: &mut Vec<Value>, item: Value) {
 fn seq<'a>(map: &'a mut Value, key: &str) -> Result<&'a mut Vec<Value>> {
     let m = map
         .as_mapping_mut()
-        .ok_or_else(|| anyhow!("expected a mapping around {key}"))?;
+        .ok_or_else(|| anyhow!("{}", crate::tr!("audit-no-mapping", key)))?;
     let slot = m
         .entry(Value::from(key))
         .or_insert_with(|| Value::Sequence(Vec::new()));
     slot.as_sequence_mut()
-        .ok_or_else(|| anyhow!("{key} is not a list"))
+        .ok_or_else(|| anyhow!("{}", crate::tr!("audit-not-list", key)))
 }
 
 /// The manifest with the audit flags, the policy and log volumes and their
 /// mounts added to the kube-apiserver container.
 pub fn add_audit(manifest: &str, policy: &str) -> Result<String> {
-    let mut pod: Value =
-        serde_yaml::from_str(manifest).map_err(|e| anyhow!("not a valid pod manifest: {e}"))?;
+    let mut pod: Value = serde_yaml::from_str(manifest)
+        .map_err(|e| anyhow!("{}", crate::tr!("audit-not-manifest", e)))?;
     if pod.get("kind").and_then(Value::as_str) != Some("Pod") {
-        return Err(anyhow!("not a Pod manifest"));
+        return Err(anyhow!("{}", crate::tr!("audit-not-pod")));
     }
     let spec = pod
         .get_mut("spec")
-        .ok_or_else(|| anyhow!("the pod has no spec"))?;
+        .ok_or_else(|| anyhow!("{}", crate::tr!("audit-no-spec")))?;
     {
         let volumes = seq(spec, "volumes")?;
         push_unique_by_name(
@@ -70,7 +70,7 @@ pub fn add_audit(manifest: &str, policy: &str) -> Result<String> {
     let apiserver = containers
         .iter_mut()
         .find(|c| c.get("name").and_then(Value::as_str) == Some("kube-apiserver"))
-        .ok_or_else(|| anyhow!("no kube-apiserver container"))?;
+        .ok_or_else(|| anyhow!("{}", crate::tr!("audit-no-apiserver")))?;
     {
         let command = seq(apiserver, "command")?;
         for flag in flags(policy) {

@@ -92,17 +92,28 @@ fn owned(v: Option<&str>) -> Option<String> {
     v.map(str::to_owned)
 }
 
+/// Why a flag is refused, in the admin's language (the flag table holds English).
+fn refusal(reason: &str) -> String {
+    match reason {
+        flags::CRI_SOCKET => crate::tr!("refused-cri-socket"),
+        flags::ROOTFS => crate::tr!("refused-rootfs"),
+        flags::KLOG => crate::tr!("refused-klog"),
+        flags::UNMAPPED => crate::tr!("refused-unmapped"),
+        other => other.to_owned(),
+    }
+}
+
 /// `--feature-gates=A=true,B=false` as kubeadm reads it.
 pub fn parse_feature_gates(text: &str) -> Result<BTreeMap<String, bool>> {
     let mut gates = BTreeMap::new();
     for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let (name, value) = item
             .split_once('=')
-            .ok_or_else(|| anyhow!("--feature-gates {item:?}: write NAME=true or NAME=false"))?;
+            .ok_or_else(|| anyhow!("{}", crate::tr!("feature-gates-shape", format!("{item:?}"))))?;
         let value = match value.trim() {
             "true" => true,
             "false" => false,
-            other => bail!("--feature-gates {name}={other}: the value must be true or false"),
+            other => bail!("{}", crate::tr!("feature-gates-value", name, other)),
         };
         gates.insert(name.trim().to_owned(), value);
     }
@@ -127,7 +138,7 @@ pub fn prepare(sub: Subcommand, args: &[OsString], ctx: &RunContext) -> Result<P
     }
     let mut notes: Vec<String> = parsed.warnings().to_vec();
     if let Some((name, reason)) = parsed.refused().first() {
-        return Err(anyhow!("flag --{name} is not supported by u7s: {reason}").into());
+        return Err(anyhow!("{}", crate::tr!("flag-refused", name, refusal(reason))).into());
     }
     let dry_run = parsed.bool("dry-run").unwrap_or(false);
 
@@ -139,8 +150,8 @@ pub fn prepare(sub: Subcommand, args: &[OsString], ctx: &RunContext) -> Result<P
                 "u7s-admin",
             )
             .expect("placeholder passwd line");
-            notes.push(format!(
-                "user {} does not exist yet ({} has no entry): the dry run shows uid 999 and home /var/lib/u7s-admin; a real run creates the user",
+            notes.push(crate::tr!(
+                "dry-run-no-admin",
                 crate::users::admin_user_name(),
                 ctx.root.path("/etc/passwd").display()
             ));
@@ -148,8 +159,8 @@ pub fn prepare(sub: Subcommand, args: &[OsString], ctx: &RunContext) -> Result<P
         }
         None => {
             return Err(anyhow!(
-                "user {} does not exist; install podsec-k8s (it creates the user) and run again",
-                crate::users::admin_user_name()
+                "{}",
+                crate::tr!("no-admin", crate::users::admin_user_name())
             )
             .into())
         }
@@ -159,7 +170,7 @@ pub fn prepare(sub: Subcommand, args: &[OsString], ctx: &RunContext) -> Result<P
     let admin_config = match parsed.config_path() {
         Some(path) => {
             let text = std::fs::read_to_string(path)
-                .with_context(|| format!("--config {path}: cannot read the file"))?;
+                .with_context(|| crate::tr!("config-cannot-read", path))?;
             let facts = config::admin_facts(&text, path)?;
             Some((path.to_owned(), text, facts))
         }
@@ -199,10 +210,7 @@ pub fn prepare(sub: Subcommand, args: &[OsString], ctx: &RunContext) -> Result<P
         owned(parsed.str("apiserver-advertise-address")).or(facts.advertise_address.clone());
     input.bind_port = parsed
         .int("apiserver-bind-port")
-        .map(|p| {
-            u16::try_from(p)
-                .map_err(|_| anyhow!("--apiserver-bind-port {p}: give a port from 1 to 65535"))
-        })
+        .map(|p| u16::try_from(p).map_err(|_| anyhow!("{}", crate::tr!("bind-port-range", p))))
         .transpose()?
         .or(facts.bind_port);
     input.control_plane_endpoint = owned(parsed.str("control-plane-endpoint"));
@@ -224,9 +232,10 @@ pub fn prepare(sub: Subcommand, args: &[OsString], ctx: &RunContext) -> Result<P
         && ctx.env.kube_version.as_deref().unwrap_or("").is_empty()
         && ctx.kubeadm_short.is_none();
     if nothing_names_a_version && dry_run {
-        notes.push(format!(
-            "no real kubeadm at {} and no U7S_KUBEVERSION: the dry run shows Kubernetes {DRY_RUN_DEFAULT_VERSION}",
-            ctx.kubeadm
+        notes.push(crate::tr!(
+            "dry-run-no-kubeadm",
+            ctx.kubeadm,
+            DRY_RUN_DEFAULT_VERSION
         ));
         input.kubernetes_version = Some(DRY_RUN_DEFAULT_VERSION.to_owned());
     }
@@ -245,7 +254,7 @@ pub fn prepare(sub: Subcommand, args: &[OsString], ctx: &RunContext) -> Result<P
         Some((path, text, _)) => {
             let (yaml, fields) = config::overlay(text, path, &config_input)?;
             for field in fields {
-                notes.push(format!("{path}: u7s set {field}"));
+                notes.push(crate::tr!("config-field-set", path, field));
             }
             yaml
         }

@@ -35,16 +35,14 @@ pub struct StepFailure {
 }
 
 /// Where to look when a step fails.
-fn hint(step: &Step) -> &'static str {
+fn hint(step: &Step) -> String {
     match step.title {
-        "Starting rootlesskit and crio" => {
-            "see journalctl --user -M u7s-admin@ -u u7s-rootlesskit.service"
+        "step-start-stack" => crate::tr!("hint-rootlesskit"),
+        "step-pull-images" | "step-kubeadm-init" | "step-kubeadm-join" => {
+            crate::tr!("hint-kubeadm")
         }
-        "Pulling the images" | "Running kubeadm init" | "Running kubeadm join" => {
-            "kubeadm's output is above; journalctl --user -M u7s-admin@ -u u7s-kubelet.service shows the kubelet"
-        }
-        "Enabling and starting u7s.service" | "Restarting u7s.service" => "see journalctl -u u7s.service",
-        _ => "nothing was changed by this step beyond what it reports",
+        "step-enable-service" | "step-restart-service" => crate::tr!("hint-service"),
+        _ => crate::tr!("hint-nothing-changed"),
     }
 }
 
@@ -53,7 +51,8 @@ impl Executor<'_> {
         let total = steps.len();
         for (i, step) in steps.iter().enumerate() {
             let n = i + 1;
-            tracing::warn!(target: crate::log::PROGRESS, "[{n}/{total}] {}", step.title);
+            let title = step.title_in(crate::i18n::current());
+            tracing::warn!(target: crate::log::PROGRESS, "[{n}/{total}] {title}");
             let start = Instant::now();
             let result = if step.actions.iter().all(|a| matches!(a, Action::Check(_))) {
                 self.preflight(step)
@@ -67,15 +66,14 @@ impl Executor<'_> {
                     .join(" ");
                 return Err(StepFailure {
                     message: format!(
-                        "[{n}/{total}] {} failed: {detail}; {}",
-                        step.title,
-                        hint(step)
+                        "[{n}/{total}] {}",
+                        crate::tr!("step-failed", title, detail, hint(step))
                     ),
                 });
             }
             tracing::info!(
-                "[{n}/{total}] done in {:.1}s",
-                start.elapsed().as_secs_f64()
+                "[{n}/{total}] {}",
+                crate::tr!("step-done", format!("{:.1}", start.elapsed().as_secs_f64()))
             );
         }
         Ok(())
@@ -103,10 +101,7 @@ impl Executor<'_> {
                 for failure in &failures {
                     tracing::error!("{failure}");
                 }
-                bail!(
-                    "{} check(s) failed; fix them or pass --ignore-preflight-errors=<name>",
-                    failures.len()
-                )
+                bail!("{}", crate::tr!("preflight-failed", failures.len()))
             }
         }
     }
@@ -132,10 +127,10 @@ impl Executor<'_> {
             }
         }
         for dir in missing.iter().rev() {
-            std::fs::create_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir(dir).with_context(|| crate::tr!("cannot-create", dir.display()))?;
             if let Some((uid, gid)) = self.owner_ids(owner) {
                 std::os::unix::fs::chown(dir, Some(uid), Some(gid))
-                    .with_context(|| format!("cannot chown {}", dir.display()))?;
+                    .with_context(|| crate::tr!("cannot-chown", dir.display()))?;
             }
         }
         Ok(())
@@ -154,7 +149,7 @@ impl Executor<'_> {
             Action::SetSysctl { key, value } => {
                 let path = format!("/proc/sys/{}", key.replace('.', "/"));
                 std::fs::write(self.root.path(&path), format!("{value}\n"))
-                    .with_context(|| format!("cannot set {key} through {path}"))
+                    .with_context(|| crate::tr!("cannot-set-sysctl", key, path))
             }
             Action::WriteFile {
                 path,
@@ -174,13 +169,13 @@ impl Executor<'_> {
                 let dir = self.root.path(path);
                 self.make_parents(&dir, Owner::Root)?;
                 if !dir.is_dir() {
-                    std::fs::create_dir(&dir).with_context(|| format!("cannot create {path}"))?;
+                    std::fs::create_dir(&dir).with_context(|| crate::tr!("cannot-create", path))?;
                 }
                 std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(*mode))
-                    .with_context(|| format!("cannot chmod {path}"))?;
+                    .with_context(|| crate::tr!("cannot-chmod", path))?;
                 let (uid, gid) = self.owner_ids(*owner).unwrap_or((0, 0));
                 std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
-                    .with_context(|| format!("cannot chown {path}"))
+                    .with_context(|| crate::tr!("cannot-chown", path))
             }
             Action::Run {
                 argv,
@@ -192,7 +187,7 @@ impl Executor<'_> {
                 let deadline = Instant::now() + *timeout;
                 while !target.exists() {
                     if Instant::now() > deadline {
-                        bail!("{path} did not appear within {}s", timeout.as_secs());
+                        bail!("{}", crate::tr!("did-not-appear", path, timeout.as_secs()));
                     }
                     std::thread::sleep(Duration::from_millis(200));
                 }
@@ -201,7 +196,7 @@ impl Executor<'_> {
             Action::AuditApiserver { manifest, policy } => {
                 let target = self.root.path(manifest);
                 let text = std::fs::read_to_string(&target)
-                    .with_context(|| format!("cannot read {manifest}"))?;
+                    .with_context(|| crate::tr!("cannot-read", manifest))?;
                 let edited = audit::add_audit(&text, policy).with_context(|| manifest.clone())?;
                 if edited != text {
                     let meta = std::fs::metadata(&target)?;
@@ -223,7 +218,7 @@ impl Executor<'_> {
                 owner,
             } => {
                 let text = std::fs::read_to_string(self.root.path(from))
-                    .with_context(|| format!("cannot read {from}"))?;
+                    .with_context(|| crate::tr!("cannot-read", from))?;
                 check_kubeconfig(&text).with_context(|| from.clone())?;
                 self.write(to, text.as_bytes(), *mode, *owner)
             }
@@ -247,8 +242,8 @@ impl Executor<'_> {
             n += 1;
         }
         std::fs::rename(&source, &backup)
-            .with_context(|| format!("cannot move {path} aside to {}", backup.display()))?;
-        tracing::info!("moved {path} aside to {}", backup.display());
+            .with_context(|| crate::tr!("cannot-move-aside", path, backup.display()))?;
+        tracing::info!("{}", crate::tr!("moved-aside", path, backup.display()));
         Ok(Some(backup))
     }
 
@@ -269,21 +264,29 @@ impl Executor<'_> {
         let (tries, pause) = retries.unwrap_or((1, Duration::ZERO));
         let mut last = 0;
         for attempt in 1..=tries.max(1) {
-            last = exec::run_wait(&inv).with_context(|| format!("cannot run {}", argv[0]))?;
+            last = exec::run_wait(&inv).with_context(|| crate::tr!("cannot-run", argv[0]))?;
             if last == 0 {
                 return Ok(());
             }
             if attempt < tries {
                 tracing::info!(
-                    "{} exited with {last}; try {}/{tries} in {}s",
-                    argv[0],
-                    attempt + 1,
-                    pause.as_secs()
+                    "{}",
+                    crate::tr!(
+                        "retrying",
+                        argv[0],
+                        last,
+                        attempt + 1,
+                        tries,
+                        pause.as_secs()
+                    )
                 );
                 std::thread::sleep(pause);
             }
         }
-        Err(anyhow!("{} exited with status {last}", argv.join(" ")))
+        Err(anyhow!(
+            "{}",
+            crate::tr!("exited-with", argv.join(" "), last)
+        ))
     }
 
     fn ensure_subids(&self, user: &str) -> Result<()> {
@@ -291,7 +294,7 @@ impl Executor<'_> {
             let text = self.root.read_optional(file)?.unwrap_or_default();
             if let Some(new) = add_subordinate_range(&text, user) {
                 write_atomic_owned(&self.root.path(file), new.as_bytes(), 0o644, None)?;
-                tracing::info!("gave {user} a subordinate range in {file}");
+                tracing::info!("{}", crate::tr!("gave-subids", user, file));
             }
         }
         Ok(())
@@ -325,7 +328,7 @@ pub fn add_subordinate_range(text: &str, user: &str) -> Option<String> {
 /// Refuses a kubeconfig whose users run programs (`exec`, `auth-provider`).
 pub fn check_kubeconfig(text: &str) -> Result<()> {
     let doc: serde_yaml::Value =
-        serde_yaml::from_str(text).map_err(|e| anyhow!("not a kubeconfig: {e}"))?;
+        serde_yaml::from_str(text).map_err(|e| anyhow!("{}", crate::tr!("not-a-kubeconfig", e)))?;
     let users = doc
         .get("users")
         .and_then(|u| u.as_sequence())
@@ -340,7 +343,10 @@ pub fn check_kubeconfig(text: &str) -> Result<()> {
         if let Some(config) = user.get("user") {
             for key in ["exec", "auth-provider"] {
                 if config.get(key).is_some() {
-                    bail!("user {name:?} has an {key:?} entry, which would run a program as whoever uses the copy; refusing to install it");
+                    bail!(
+                        "{}",
+                        crate::tr!("kubeconfig-exec", format!("{name:?}"), format!("{key:?}"))
+                    );
                 }
             }
         }

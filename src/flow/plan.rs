@@ -47,8 +47,17 @@ pub fn role_ports(role: Role) -> Vec<u16> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
+    /// The title's message id (see `crate::i18n`); render it with [`Step::title_in`].
     pub title: &'static str,
     pub actions: Vec<Action>,
+}
+
+impl Step {
+    /// The title in `lang`: English for the dry run's listing, the admin's
+    /// language for the progress lines on stderr.
+    pub fn title_in(&self, lang: crate::i18n::Lang) -> String {
+        crate::i18n::render(lang, self.title, &[])
+    }
 }
 
 fn write(path: &str, mode: u32, owner: Owner, contents: &str, secret: bool) -> Action {
@@ -93,11 +102,11 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
         Check::PortsFree(role_ports(role)),
     ]);
     steps.push(Step {
-        title: "Checking the host",
+        title: crate::tr_id!("step-check-host"),
         actions: checks.into_iter().map(Action::Check).collect(),
     });
     steps.push(Step {
-        title: "Enabling IPv4 forwarding",
+        title: crate::tr_id!("step-ip-forward"),
         actions: vec![
             write(
                 paths::SYSCTL_IP_FORWARD,
@@ -113,7 +122,7 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
         ],
     });
     steps.push(Step {
-        title: "Writing the settings",
+        title: crate::tr_id!("step-write-settings"),
         actions: vec![
             Action::MarkState {
                 state: format!("in-progress {}", role.subcommand()),
@@ -129,13 +138,13 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
         ],
     });
     steps.push(Step {
-        title: "Giving u7s-admin subordinate ids",
+        title: crate::tr_id!("step-subids"),
         actions: vec![Action::EnsureSubordinateIds {
             user: input.admin_name.clone(),
         }],
     });
     steps.push(Step {
-        title: "Moving the previous cluster's files aside",
+        title: crate::tr_id!("step-move-previous"),
         actions: [
             "admin.conf",
             "super-admin.conf",
@@ -155,7 +164,7 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
     // kubeadm runs inside as u7s-admin and writes these (root only reads
     // admin.conf, checked, and edits the apiserver manifest as data).
     steps.push(Step {
-        title: "Preparing the directories kubeadm writes",
+        title: crate::tr_id!("step-prepare-dirs"),
         actions: [
             (paths::KUBERNETES_DIR, 0o755),
             (paths::MANIFESTS_DIR, 0o755),
@@ -174,7 +183,7 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
         .collect(),
     });
     steps.push(Step {
-        title: "Writing the kubeadm configuration",
+        title: crate::tr_id!("step-write-kubeadm-config"),
         actions: vec![write(
             &config,
             0o600,
@@ -195,12 +204,12 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
             actions.push(write(path, 0o644, Owner::Root, manifest, false));
         }
         steps.push(Step {
-            title: "Writing the audit policy and the CNI manifest",
+            title: crate::tr_id!("step-write-audit-cni"),
             actions,
         });
     }
     steps.push(Step {
-        title: "Writing the CNI configuration",
+        title: crate::tr_id!("step-write-cni-conf"),
         actions: input
             .cni_conf
             .iter()
@@ -216,7 +225,7 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
             .collect(),
     });
     steps.push(Step {
-        title: "Starting rootlesskit and crio",
+        title: crate::tr_id!("step-start-stack"),
         actions: vec![
             run(
                 Place::Host,
@@ -236,7 +245,7 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
         ],
     });
     steps.push(Step {
-        title: "Pulling the images",
+        title: crate::tr_id!("step-pull-images"),
         actions: vec![run(
             Place::Inside,
             &[
@@ -258,8 +267,8 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
     kubeadm.extend(input.kubeadm_flags.iter().cloned());
     steps.push(Step {
         title: match role {
-            Role::InitMaster => "Running kubeadm init",
-            _ => "Running kubeadm join",
+            Role::InitMaster => crate::tr_id!("step-kubeadm-init"),
+            _ => crate::tr_id!("step-kubeadm-join"),
         },
         actions: vec![Action::Run {
             argv: kubeadm,
@@ -268,14 +277,14 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
         }],
     });
     steps.push(Step {
-        title: "Sharing the kubelet mounts",
+        title: crate::tr_id!("step-share-mounts"),
         actions: vec![run(
             Place::Inside,
             &["mount", "--make-rshared", "/var/lib/kubelet"],
         )],
     });
     steps.push(Step {
-        title: "Enabling and starting u7s.service",
+        title: crate::tr_id!("step-enable-service"),
         actions: vec![run(
             Place::Host,
             &[&input.systemctl, "enable", "--now", paths::SERVICE],
@@ -283,7 +292,7 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
     });
     if role.is_control_plane() {
         steps.push(Step {
-            title: "Installing the admin kubeconfig",
+            title: crate::tr_id!("step-install-kubeconfig"),
             actions: vec![
                 Action::Copy {
                     from: paths::ADMIN_CONF.into(),
@@ -319,12 +328,12 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
             policy: paths::AUDIT_POLICY.into(),
         });
         steps.push(Step {
-            title: "Applying the CNI manifest and auditing the API server",
+            title: crate::tr_id!("step-apply-cni-audit"),
             actions,
         });
     }
     steps.push(Step {
-        title: "Restarting u7s.service",
+        title: crate::tr_id!("step-restart-service"),
         actions: vec![
             run(Place::Host, &[&input.systemctl, "restart", paths::SERVICE]),
             Action::MarkState {
@@ -339,7 +348,12 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
 pub fn render(steps: &[Step]) -> String {
     let mut out = String::new();
     for (i, step) in steps.iter().enumerate() {
-        out.push_str(&format!("[{}/{}] {}\n", i + 1, steps.len(), step.title));
+        out.push_str(&format!(
+            "[{}/{}] {}\n",
+            i + 1,
+            steps.len(),
+            step.title_in(crate::i18n::Lang::En)
+        ));
         for action in &step.actions {
             out.push_str(&format!("      {action}\n"));
         }
@@ -376,7 +390,10 @@ mod tests {
     }
 
     fn titles(role: Role) -> Vec<&'static str> {
-        plan(&input(role)).iter().map(|s| s.title).collect()
+        plan(&input(role))
+            .iter()
+            .map(|s| crate::i18n::entry(s.title).unwrap().en)
+            .collect()
     }
 
     #[test]
@@ -400,7 +417,12 @@ mod tests {
     #[test]
     fn backups_come_before_anything_is_written_into_etc_kubernetes() {
         let steps = plan(&input(Role::InitMaster));
-        let pos = |title: &str| steps.iter().position(|s| s.title == title).unwrap();
+        let pos = |title: &str| {
+            steps
+                .iter()
+                .position(|s| s.title_in(crate::i18n::Lang::En) == title)
+                .unwrap()
+        };
         assert!(
             pos("Moving the previous cluster's files aside")
                 < pos("Writing the audit policy and the CNI manifest")

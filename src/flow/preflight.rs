@@ -51,7 +51,7 @@ impl Check {
     pub fn run(&self, root: &HostRoot, euid_is_root: bool) -> Result<(), String> {
         match self {
             Check::Root if euid_is_root => Ok(()),
-            Check::Root => Err("kubeadm init/join must run as root (try: sudo kubeadm ...)".into()),
+            Check::Root => Err(crate::tr!("pf-root")),
             Check::Tool(tool, path) => {
                 let ok = std::fs::metadata(path)
                     .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
@@ -59,22 +59,28 @@ impl Check {
                 if ok {
                     Ok(())
                 } else {
-                    Err(format!("{tool} is not installed at {path}; install it (apt-get install {tool}) or set U7S_{} to its path", tool.to_ascii_uppercase()))
+                    Err(crate::tr!(
+                        "pf-tool",
+                        tool,
+                        path,
+                        tool,
+                        tool.to_ascii_uppercase()
+                    ))
                 }
             }
             Check::UserNamespaces => {
                 let max = read_number(root, "/proc/sys/user/max_user_namespaces");
                 let clone = read_number(root, "/proc/sys/kernel/unprivileged_userns_clone");
                 if max == Some(0) || clone == Some(0) {
-                    Err("user namespaces are disabled; enable them: sysctl -w user.max_user_namespaces=28633 kernel.unprivileged_userns_clone=1".into())
+                    Err(crate::tr!("pf-userns"))
                 } else {
                     Ok(())
                 }
             }
             Check::Tun => match std::fs::metadata(root.path("/dev/net/tun")) {
                 Ok(m) if m.permissions().mode() & 0o006 == 0o006 => Ok(()),
-                Ok(_) => Err("/dev/net/tun is not usable by u7s-admin; run: chmod 0666 /dev/net/tun (and load the tun module at boot)".into()),
-                Err(_) => Err("/dev/net/tun is missing; run: modprobe tun".into()),
+                Ok(_) => Err(crate::tr!("pf-tun-mode")),
+                Err(_) => Err(crate::tr!("pf-tun-missing")),
             },
             Check::CgroupDelegation => {
                 let v2 = root.path("/sys/fs/cgroup/cgroup.controllers").exists();
@@ -83,29 +89,32 @@ impl Check {
                     .exists();
                 match (v2, dropin) {
                     (true, true) => Ok(()),
-                    (false, _) => Err("cgroup v2 is not the host's cgroup hierarchy; boot with systemd.unified_cgroup_hierarchy=1".into()),
-                    (true, false) => Err("cgroup controllers are not delegated to user managers; install /etc/systemd/system/user@.service.d/delegate.conf (podsec-k8s ships it) and run systemctl daemon-reload".into()),
+                    (false, _) => Err(crate::tr!("pf-cgroup-v2")),
+                    (true, false) => Err(crate::tr!("pf-cgroup-delegate")),
                 }
             }
             Check::Linger(user) => {
-                if root.path(&format!("/var/lib/systemd/linger/{user}")).exists() {
+                if root
+                    .path(&format!("/var/lib/systemd/linger/{user}"))
+                    .exists()
+                {
                     Ok(())
                 } else {
-                    Err(format!("lingering is off for {user}, so its services stop when it logs out; run: loginctl enable-linger {user}"))
+                    Err(crate::tr!("pf-linger", user, user))
                 }
             }
             Check::NoEtcdData => {
                 let dir = super::paths::ETCD_MEMBER_DIR;
                 // Data left by our own interrupted run is moved aside by the flow.
                 if root.path(dir).exists() && !state_is(root, "in-progress") {
-                    Err(format!("{dir} holds the etcd data of an earlier cluster; keep it with `mv {dir} {dir}.bak-$(date +%F)` or remove the old cluster with `kubeadm reset`, then run again"))
+                    Err(crate::tr!("pf-etcd", dir, dir, dir))
                 } else {
                     Ok(())
                 }
             }
             Check::NotInitialised => {
                 if state_is(root, "done") {
-                    Err(format!("this host already runs a u7s cluster ({} says so); run `kubeadm reset` first to set it aside", super::paths::STATE_FILE))
+                    Err(crate::tr!("pf-initialised", super::paths::STATE_FILE))
                 } else {
                     Ok(())
                 }
@@ -125,7 +134,7 @@ impl Check {
                 if busy.is_empty() {
                     Ok(())
                 } else {
-                    Err(format!("port(s) {} are in use; stop what listens there (ss -ltnp)", busy.join(", ")))
+                    Err(crate::tr!("pf-ports", busy.join(", ")))
                 }
             }
         }
@@ -207,7 +216,10 @@ pub fn run_all(
     for check in checks {
         if let Err(msg) = check.run(root, euid_is_root) {
             if ignored(check, ignore) {
-                tracing::warn!("[preflight] ignored {}: {msg}", check.name());
+                tracing::warn!(
+                    "[preflight] {}",
+                    crate::tr!("pf-ignored", check.name(), msg)
+                );
             } else {
                 failures.push(format!("[preflight] {msg}"));
             }

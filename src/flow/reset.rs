@@ -44,7 +44,7 @@ pub fn plan(input: &ResetInput) -> Vec<Step> {
         let mut argv = vec![input.kubeadm.clone()];
         argv.extend(input.args.iter().cloned());
         steps.push(Step {
-            title: "Running kubeadm reset inside the namespaces",
+            title: crate::tr_id!("step-kubeadm-reset"),
             actions: vec![Action::Run {
                 argv,
                 place: Place::Inside,
@@ -53,7 +53,7 @@ pub fn plan(input: &ResetInput) -> Vec<Step> {
         });
     }
     steps.push(Step {
-        title: "Stopping and disabling u7s.service",
+        title: crate::tr_id!("step-disable-service"),
         actions: vec![Action::Run {
             argv: vec![
                 input.systemctl.clone(),
@@ -66,7 +66,7 @@ pub fn plan(input: &ResetInput) -> Vec<Step> {
         }],
     });
     steps.push(Step {
-        title: "Moving the cluster's state aside",
+        title: crate::tr_id!("step-move-state"),
         actions: state_paths(&input.admin_home)
             .into_iter()
             .map(|path| Action::MoveAside { path })
@@ -98,7 +98,7 @@ mod tests {
     fn the_real_reset_runs_inside_first_with_the_admins_arguments() {
         let steps = plan(&input(true));
         assert_eq!(
-            steps[0].title,
+            steps[0].title_in(crate::i18n::Lang::En),
             "Running kubeadm reset inside the namespaces"
         );
         let Action::Run { argv, place, .. } = &steps[0].actions[0] else {

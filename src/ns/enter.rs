@@ -59,24 +59,16 @@ fn open_namespaces(pid: Pid) -> Result<Vec<NsFd>> {
             continue;
         }
         // std opens files O_CLOEXEC.
-        let file = File::open(&theirs).with_context(|| {
-            format!(
-                "cannot open {} (are you root or u7s-admin?)",
-                theirs.display()
-            )
-        })?;
+        let file =
+            File::open(&theirs).with_context(|| crate::tr!("ns-cannot-open", theirs.display()))?;
         fds.push(NsFd { name, kind, file });
     }
     Ok(fds)
 }
 
 fn join(ns: &NsFd, pid: Pid) -> Result<()> {
-    setns(ns.file.as_fd(), ns.kind).map_err(|e| {
-        anyhow!(
-            "cannot enter the {} namespace of rootlesskit child {pid}: {e}",
-            ns.name
-        )
-    })
+    setns(ns.file.as_fd(), ns.kind)
+        .map_err(|e| anyhow!("{}", crate::tr!("ns-cannot-enter", ns.name, pid, e)))
 }
 
 /// Joins every namespace of `pid` and restores the working directory by path
@@ -98,13 +90,13 @@ pub fn enter(pid: Pid) -> Result<Entered> {
         if let Some(ns) = fds.iter().find(is_user) {
             join(ns, pid)?;
             // Root is unmapped inside; become the mapped uid 0 (u7s-admin outside).
-            setgroups(&[]).map_err(|e| anyhow!("cannot drop supplementary groups inside: {e}"))?;
+            setgroups(&[]).map_err(|e| anyhow!("{}", crate::tr!("ns-cannot-setgroups", e)))?;
             let zero_g = Gid::from_raw(0);
             let zero_u = Uid::from_raw(0);
             setresgid(zero_g, zero_g, zero_g)
-                .map_err(|e| anyhow!("cannot become gid 0 inside the user namespace: {e}"))?;
+                .map_err(|e| anyhow!("{}", crate::tr!("ns-cannot-setgid", e)))?;
             setresuid(zero_u, zero_u, zero_u)
-                .map_err(|e| anyhow!("cannot become uid 0 inside the user namespace: {e}"))?;
+                .map_err(|e| anyhow!("{}", crate::tr!("ns-cannot-setuid", e)))?;
         }
     }
     restore_cwd(cwd.as_deref());

@@ -38,14 +38,17 @@ pub enum NotReady {
 impl std::fmt::Display for NotReady {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            NotReady::NoChildPid => write!(f, "no {CHILD_PID}"),
-            NotReady::NoReadyFile => write!(f, "no {READY_FILE} (child setup not finished)"),
-            NotReady::Malformed(file) => write!(f, "{file} does not hold a pid"),
-            NotReady::Mismatch { child, ready } => write!(
-                f,
-                "{CHILD_PID} {child} differs from {READY_FILE} {ready} (a restart is under way or left stale state)"
-            ),
-            NotReady::Dead(pid) => write!(f, "child pid {pid} is not running"),
+            NotReady::NoChildPid => f.write_str(&crate::tr!("notready-no-child-pid", CHILD_PID)),
+            NotReady::NoReadyFile => f.write_str(&crate::tr!("notready-no-ready-file", READY_FILE)),
+            NotReady::Malformed(file) => f.write_str(&crate::tr!("notready-malformed", file)),
+            NotReady::Mismatch { child, ready } => f.write_str(&crate::tr!(
+                "notready-mismatch",
+                CHILD_PID,
+                child,
+                READY_FILE,
+                ready
+            )),
+            NotReady::Dead(pid) => f.write_str(&crate::tr!("notready-dead", pid)),
         }
     }
 }

@@ -83,7 +83,7 @@ pub fn is_local_registry(registry: &str) -> bool {
 fn text(p: &Path) -> Result<String> {
     p.to_str()
         .map(str::to_owned)
-        .ok_or_else(|| anyhow!("{} is not valid UTF-8", p.display()))
+        .ok_or_else(|| anyhow!("{}", crate::tr!("not-utf8", p.display())))
 }
 
 impl CrioConfig {
@@ -210,7 +210,7 @@ pub fn prepare(config: &CrioConfig, path: &Path) -> Result<()> {
     }
     for dir in dirs {
         std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+            .with_context(|| crate::tr!("cannot-create", dir.display()))?;
     }
     crate::settings::envfile::write_atomic(path, config.render()?.as_bytes(), 0o644)
 }

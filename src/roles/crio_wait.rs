@@ -30,10 +30,11 @@ pub fn wait_for_socket(socket: &Path, budget: Duration, interval: Duration) -> R
             Err(e) => e,
         };
         if Instant::now() >= deadline {
-            return Err(format!(
-                "CRI-O is not answering on {} after {} s ({last}); see `journalctl --user -u u7s-rootlesskit` as u7s-admin",
+            return Err(crate::tr!(
+                "crio-not-answering",
                 socket.display(),
-                budget.as_secs()
+                budget.as_secs(),
+                last
             ));
         }
         std::thread::sleep(interval);

@@ -94,9 +94,9 @@ pub fn load_env_file(path: &Path) -> Result<EnvFile, String> {
         let text = format!("{e:#}");
         let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
         if text.contains(&path.display().to_string()) {
-            format!("env file: {text}")
+            crate::tr!("env-file-prefix", text)
         } else {
-            format!("env file {}: {text}", path.display())
+            crate::tr!("env-file-error", path.display(), text)
         }
     })
 }

@@ -31,12 +31,12 @@ pub fn covers_all(range: (u32, u32)) -> bool {
 pub fn ensure_ping_group_range(root: &HostRoot) -> Result<bool> {
     let path = root.path(PING_GROUP_RANGE);
     let current = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+        .with_context(|| crate::tr!("cannot-read", path.display()))?;
     if parse_range(&current).is_some_and(covers_all) {
         return Ok(false);
     }
     std::fs::write(&path, format!("{} {}\n", ALL_GROUPS.0, ALL_GROUPS.1))
-        .with_context(|| format!("cannot write {}", path.display()))?;
+        .with_context(|| crate::tr!("cannot-write", path.display()))?;
     Ok(true)
 }
 

@@ -67,7 +67,7 @@ pub fn merge(config: Value, dirs: &RoleDirs) -> Result<Value> {
     let mut doc = match config {
         Value::Mapping(m) => m,
         Value::Null => Mapping::new(),
-        _ => bail!("the kubelet configuration is not a YAML mapping"),
+        _ => bail!("{}", crate::tr!("kubelet-config-not-mapping")),
     };
     for (k, v) in rootless_settings(dirs) {
         let merged_map = k
@@ -91,14 +91,10 @@ pub fn merge(config: Value, dirs: &RoleDirs) -> Result<Value> {
 /// Reads `path`, merges, and writes it back atomically when anything changed.
 /// Returns whether it was rewritten.
 pub fn update_config(path: &Path, dirs: &RoleDirs) -> Result<bool> {
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "cannot read {} (kubeadm writes it; run kubeadm init or join first)",
-            path.display()
-        )
-    })?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| crate::tr!("kubelet-config-missing", path.display()))?;
     let before: Value =
-        serde_yaml::from_str(&text).with_context(|| format!("{} is not YAML", path.display()))?;
+        serde_yaml::from_str(&text).with_context(|| crate::tr!("not-yaml", path.display()))?;
     let after = merge(before.clone(), dirs).with_context(|| path.display().to_string())?;
     if after == before {
         return Ok(false);

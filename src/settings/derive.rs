@@ -73,7 +73,7 @@ pub struct Endpoint {
 impl FromStr for Endpoint {
     type Err = anyhow::Error;
     fn from_str(s: &str) -> Result<Endpoint> {
-        let bad = || anyhow!("{s:?} is not an endpoint (expected HOST:PORT, e.g. 192.0.2.10:6443)");
+        let bad = || anyhow!("{}", crate::tr!("not-an-endpoint", format!("{s:?}")));
         let (host, port) = if let Some(rest) = s.strip_prefix('[') {
             let (h, after) = rest.split_once(']').ok_or_else(bad)?;
             h.parse::<std::net::Ipv6Addr>().map_err(|_| bad())?;
@@ -237,7 +237,7 @@ pub fn check_token(t: &str) -> Result<()> {
             Ok(())
         }
         // The value is a secret: never echo it.
-        _ => bail!("--token is not a bootstrap token (expected [a-z0-9]{{6}}.[a-z0-9]{{16}})"),
+        _ => bail!("{}", crate::tr!("bad-token")),
     }
 }
 
@@ -245,7 +245,7 @@ pub fn check_token(t: &str) -> Result<()> {
 pub fn check_ca_cert_hash(h: &str) -> Result<()> {
     match h.strip_prefix("sha256:") {
         Some(hex) if is_hex(hex, 64) => Ok(()),
-        _ => bail!("--discovery-token-ca-cert-hash is not sha256:<64 hex digits>"),
+        _ => bail!("{}", crate::tr!("bad-ca-hash")),
     }
 }
 
@@ -254,7 +254,7 @@ pub fn check_certificate_key(k: &str) -> Result<()> {
     if is_hex(k, 64) {
         Ok(())
     } else {
-        bail!("--certificate-key is not 64 hex digits")
+        bail!("{}", crate::tr!("bad-certificate-key"))
     }
 }
 
@@ -275,7 +275,7 @@ pub fn check_node_name(name: &str, what: &str) -> Result<String> {
     if ok {
         Ok(n)
     } else {
-        bail!("{what} {name:?} is not a valid node name (a lower-case DNS name); give --node-name")
+        bail!("{}", crate::tr!("bad-node-name", what, format!("{name:?}")))
     }
 }
 
@@ -293,7 +293,7 @@ impl Settings {
         };
 
         let registry = match &input.image_repository {
-            Some(repo) if repo.is_empty() => bail!("--image-repository needs a value"),
+            Some(repo) if repo.is_empty() => bail!("{}", crate::tr!("image-repository-empty")),
             Some(repo) => Registry::choose(
                 &EnvInputs {
                     registry: Some(repo.clone()),
@@ -317,11 +317,11 @@ impl Settings {
             {
                 Some(t.to_owned())
             }
-            Some(t) => bail!("U7S_FLANNEL_TAG={t:?} is not an image tag"),
+            Some(t) => bail!("{}", crate::tr!("flannel-tag-bad", format!("{t:?}"))),
         };
 
         let bind_port = match input.bind_port {
-            Some(0) => bail!("--apiserver-bind-port 0 is not a port"),
+            Some(0) => bail!("{}", crate::tr!("bind-port-zero")),
             Some(p) => p,
             None => DEFAULT_BIND_PORT,
         };
@@ -329,32 +329,30 @@ impl Settings {
         let (advertise_address, ext_dev) = match &input.advertise_address {
             Some(raw) => {
                 let addr: Ipv4Addr = raw.parse().map_err(|_| {
-                    anyhow!("--apiserver-advertise-address {raw:?} is not an IPv4 address (only IPv4 is supported)")
+                    anyhow!("{}", crate::tr!("advertise-not-ipv4", format!("{raw:?}")))
                 })?;
                 if addr.is_loopback() || addr.is_unspecified() {
-                    bail!("--apiserver-advertise-address {addr} cannot be reached from other nodes; give a host address");
+                    bail!("{}", crate::tr!("advertise-unreachable", addr));
                 }
                 let on = host.addr_info(addr).and_then(|a| a.iface.clone());
                 match on {
                     Some(dev) => (addr, dev),
                     None => bail!(
-                        "--apiserver-advertise-address {addr} is not an address of this host (it has {}); give one of them",
-                        host_addr_list(host)
+                        "{}",
+                        crate::tr!("advertise-not-local", addr, host_addr_list(host))
                     ),
                 }
             }
             None => match host.default_addr() {
                 Some(a) => (a.addr, a.iface.clone().unwrap_or_default()),
-                None => bail!(
-                    "no default route with an IPv4 address on its interface; give --apiserver-advertise-address"
-                ),
+                None => bail!("{}", crate::tr!("no-default-route")),
             },
         };
 
         let control_plane_endpoint = match role {
             Role::InitMaster => {
                 if input.join_endpoint.is_some() {
-                    bail!("kubeadm init takes no HOST:PORT argument; use --control-plane-endpoint");
+                    bail!("{}", crate::tr!("init-no-endpoint-arg"));
                 }
                 match &input.control_plane_endpoint {
                     Some(e) => e
@@ -368,14 +366,15 @@ impl Settings {
             }
             Role::Worker | Role::ControlPlaneJoin => {
                 if input.control_plane_endpoint.is_some() {
-                    bail!("--control-plane-endpoint is a kubeadm init flag; kubeadm join takes the endpoint as HOST:PORT");
+                    bail!("{}", crate::tr!("join-no-cp-endpoint"));
                 }
-                let raw = input.join_endpoint.as_deref().ok_or_else(|| {
-                    anyhow!("kubeadm join needs the API server endpoint HOST:PORT (e.g. kubeadm join 192.0.2.10:6443 --token ...)")
-                })?;
+                let raw = input
+                    .join_endpoint
+                    .as_deref()
+                    .ok_or_else(|| anyhow!("{}", crate::tr!("join-needs-endpoint")))?;
                 let e: Endpoint = raw.parse().map_err(|err| anyhow!("kubeadm join: {err}"))?;
                 if e.port.is_none() {
-                    bail!("kubeadm join: {raw:?} has no port; give HOST:PORT, e.g. {raw}:6443");
+                    bail!("{}", crate::tr!("join-no-port", format!("{raw:?}"), raw));
                 }
                 e
             }
@@ -389,24 +388,22 @@ impl Settings {
         }
         if let Some(k) = &input.certificate_key {
             if role == Role::Worker {
-                bail!(
-                    "--certificate-key is for control-plane nodes; add --control-plane or drop it"
-                );
+                bail!("{}", crate::tr!("certificate-key-worker"));
             }
             check_certificate_key(k)?;
         }
         if role != Role::InitMaster && input.pod_network_cidr.is_some() {
-            bail!("--pod-network-cidr is a kubeadm init flag; a joining node takes the cluster's");
+            bail!("{}", crate::tr!("join-pod-cidr"));
         }
         for f in &input.kubeadm_flags {
             if f.is_empty() || f.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                bail!("kubeadm flag {f:?} is empty or holds white space, which the env file cannot carry");
+                bail!("{}", crate::tr!("flag-whitespace", format!("{f:?}")));
             }
         }
 
         let node_name = match &input.node_name {
             Some(n) => check_node_name(n, "--node-name")?,
-            None => check_node_name(&host.hostname, "the host name")?,
+            None => check_node_name(&host.hostname, &crate::tr!("the-host-name"))?,
         };
 
         let cni = CniPlugin::from_env_value(env.cni_plugin.as_deref())?;

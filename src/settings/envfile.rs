@@ -239,7 +239,7 @@ impl EnvFile {
         out.extend(self.extra.iter().cloned());
         for (k, v) in &out {
             if v.chars().any(char::is_control) {
-                bail!("{k} holds a control character; refusing to write it");
+                bail!("{}", crate::tr!("env-control-char", k));
             }
         }
         Ok(out)
@@ -271,7 +271,7 @@ impl EnvFile {
                 continue;
             };
             if raw.contains_key(&key) {
-                bail!("{origin}:{lineno}:1: {key} is set twice");
+                bail!("{origin}:{lineno}:1: {}", crate::tr!("env-set-twice", key));
             }
             order.push(key.clone());
             raw.insert(key, (value, lineno, col));
@@ -279,14 +279,14 @@ impl EnvFile {
         let mut extra = Vec::new();
         for k in &order {
             if !KEYS.contains(&k.as_str()) {
-                tracing::warn!("{origin}: unknown key {k} kept as is");
+                tracing::warn!("{origin}: {}", crate::tr!("env-unknown-key", k));
                 extra.push((k.clone(), raw[k].0.clone()));
             }
         }
         let get = |key: &str| -> Result<(&str, String)> {
             match raw.get(key) {
                 Some((v, l, c)) => Ok((v.as_str(), format!("{origin}:{l}:{c}: {key}"))),
-                None => Err(anyhow!("{origin}: {key} is missing")),
+                None => Err(anyhow!("{origin}: {}", crate::tr!("is-missing", key))),
             }
         };
         // Parses KEY with f, prefixing errors with the value's position.
@@ -309,11 +309,14 @@ impl EnvFile {
         })?;
         let kubeadm_flags = val(get("U7S_KUBEADMFLAGS")?, |v| Ok(words(v)))?;
         let platform = val(get("U7S_PLATFORM")?, |v| {
-            check(v.is_empty() || valid_path(v), "is not a registry path")?;
+            check(
+                v.is_empty() || valid_path(v),
+                &crate::tr!("env-not-registry-path"),
+            )?;
             Ok(v.to_owned())
         })?;
         let registry = val(get("U7S_REGISTRY")?, |v| {
-            check(valid_host(v), "is not a registry host")?;
+            check(valid_host(v), &crate::tr!("env-not-registry-host"))?;
             Ok(v.to_owned())
         })?;
         let registry_platform = val(get("U7S_REGISTRY_PLATFORM")?, |v| {
@@ -322,21 +325,18 @@ impl EnvFile {
             } else {
                 format!("{registry}/{platform}")
             };
-            check(
-                v == want,
-                &format!("is not U7S_REGISTRY/U7S_PLATFORM ({want})"),
-            )?;
+            check(v == want, &crate::tr!("env-not-registry-platform", want))?;
             Ok(v.to_owned())
         })?;
         let flannel_registry = val(get("U7S_FLANNEL_REGISTRY")?, |v| {
-            check(valid_repo(v), "is not a registry")?;
+            check(valid_repo(v), &crate::tr!("env-not-registry"))?;
             Ok(v.to_owned())
         })?;
         let flannel_tag = val(get("U7S_FLANNEL_TAG")?, |v| {
             check(
                 v.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)),
-                "is not an image tag",
+                &crate::tr!("env-not-tag"),
             )?;
             Ok(opt(v))
         })?;
@@ -344,34 +344,35 @@ impl EnvFile {
             let w = words(v);
             check(
                 w.iter().all(|i| valid_image(i)),
-                "holds a malformed image name",
+                &crate::tr!("env-malformed-image"),
             )?;
             Ok(w)
         })?;
         let pause_image = val(get("U7S_PAUSE_IMAGE")?, |v| {
-            check(valid_image(v), "is not an image name")?;
+            check(valid_image(v), &crate::tr!("env-not-image"))?;
             Ok(v.to_owned())
         })?;
         let uid = val(get("U7S_UID")?, |v| {
-            v.parse::<u32>().map_err(|_| anyhow!("is not a uid"))
+            v.parse::<u32>()
+                .map_err(|_| anyhow!("{}", crate::tr!("env-not-uid")))
         })?;
         let ip = |v: &str| {
             v.parse::<Ipv4Addr>()
-                .map_err(|_| anyhow!("is not an IPv4 address"))
+                .map_err(|_| anyhow!("{}", crate::tr!("env-not-ipv4")))
         };
         let advertise_address = val(get("U7S_APISERVER_ADVERTISE_ADDRESS")?, ip)?;
         let bind_port = val(get("U7S_APISERVER_BIND_PORT")?, |v| {
             match v.parse::<u16>() {
                 Ok(p) if p > 0 && !v.starts_with('0') => Ok(p),
-                _ => bail!("is not a port"),
+                _ => bail!("{}", crate::tr!("env-not-port")),
             }
         })?;
         let ext_dev = val(get("U7S_EXTDEV")?, |v| {
-            check(valid_ifname(v), "is not an interface name")?;
+            check(valid_ifname(v), &crate::tr!("env-not-ifname"))?;
             Ok(v.to_owned())
         })?;
         let control_plane = val(get("U7S_CONTROLPLANE")?, |v| {
-            Role::from_env_value(v).ok_or_else(|| anyhow!("is not initMaster, master or empty"))
+            Role::from_env_value(v).ok_or_else(|| anyhow!("{}", crate::tr!("env-not-role")))
         })?;
         let apiserver_endpoint = val(get("U7S_APISERVERENDPOINT")?, |v| v.parse::<Endpoint>())?;
         let token = val(get("U7S_TOKEN")?, |v| {
@@ -435,7 +436,15 @@ impl EnvFile {
             if let Some((v, l, c)) = raw.get(*key) {
                 let want = &expected[*key];
                 if v != want {
-                    bail!("{origin}:{l}:{c}: {key} is {v:?} but the other values make it {want:?}");
+                    bail!(
+                        "{origin}:{l}:{c}: {}",
+                        crate::tr!(
+                            "env-derived-mismatch",
+                            key,
+                            format!("{v:?}"),
+                            format!("{want:?}")
+                        )
+                    );
                 }
             }
         }
@@ -445,16 +454,15 @@ impl EnvFile {
     /// Reads and parses the file at `path`; errors name it.
     pub fn read(path: &Path) -> Result<EnvFile> {
         let meta =
-            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+            std::fs::metadata(path).with_context(|| crate::tr!("cannot-read", path.display()))?;
         if meta.len() > MAX_LEN {
             bail!(
-                "{} is {} bytes, too large for an env file",
-                path.display(),
-                meta.len()
+                "{}",
+                crate::tr!("env-too-large", path.display(), meta.len())
             );
         }
         let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+            .with_context(|| crate::tr!("cannot-read", path.display()))?;
         EnvFile::parse_named(&text, &path.display().to_string())
     }
 
@@ -484,10 +492,10 @@ fn parse_line(line: &str) -> std::result::Result<Option<Assignment>, (usize, Str
     }
     let key: String = chars[key_start..i].iter().collect();
     if key.is_empty() || key.starts_with(|c: char| c.is_ascii_digit()) {
-        return Err((key_start + 1, "expected KEY=value".into()));
+        return Err((key_start + 1, crate::tr!("env-expected-kv")));
     }
     if i == chars.len() || chars[i] != '=' {
-        return Err((i + 1, format!("expected = after {key}")));
+        return Err((i + 1, crate::tr!("env-expected-eq", key)));
     }
     i += 1;
     let value_col = i + 1;
@@ -502,13 +510,13 @@ fn parse_line(line: &str) -> std::result::Result<Option<Assignment>, (usize, Str
                     i += 1;
                 }
                 if i == chars.len() {
-                    return Err((open + 1, "unterminated single quote".into()));
+                    return Err((open + 1, crate::tr!("env-unterminated-quote")));
                 }
                 i += 1;
             }
             '\\' => {
                 if i + 1 == chars.len() {
-                    return Err((i + 1, "backslash at the end of the line".into()));
+                    return Err((i + 1, crate::tr!("env-trailing-backslash")));
                 }
                 value.push(chars[i + 1]);
                 i += 2;
@@ -519,19 +527,13 @@ fn parse_line(line: &str) -> std::result::Result<Option<Assignment>, (usize, Str
                     i += 1;
                 }
                 if i < chars.len() {
-                    return Err((
-                        ws + 1,
-                        "unquoted white space in a value (quote it with '...')".into(),
-                    ));
+                    return Err((ws + 1, crate::tr!("env-unquoted-space")));
                 }
             }
             c @ ('"' | '$' | '`') => {
-                return Err((
-                    i + 1,
-                    format!("{c} outside single quotes (systemd and sh read it differently)"),
-                ));
+                return Err((i + 1, crate::tr!("env-outside-quotes", c)));
             }
-            c if c.is_control() => return Err((i + 1, "control character in a value".into())),
+            c if c.is_control() => return Err((i + 1, crate::tr!("env-control-in-value"))),
             c => {
                 value.push(c);
                 i += 1;

@@ -156,7 +156,7 @@ pub fn parse_route(text: &str) -> Result<Vec<RouteEntry>> {
         "Mask",
     ];
     if cols.len() < want.len() || cols[..want.len()] != want {
-        bail!("unexpected header {header:?}");
+        bail!("{}", crate::tr!("route-bad-header", format!("{header:?}")));
     }
     let mut out = Vec::new();
     for (i, line) in lines.enumerate() {
@@ -164,7 +164,12 @@ pub fn parse_route(text: &str) -> Result<Vec<RouteEntry>> {
         if f.is_empty() {
             continue;
         }
-        let bad = || anyhow!("line {}: cannot parse {line:?}", i + 2);
+        let bad = || {
+            anyhow!(
+                "{}",
+                crate::tr!("route-bad-line", i + 2, format!("{line:?}"))
+            )
+        };
         if f.len() < 8 {
             return Err(bad());
         }
@@ -309,24 +314,27 @@ impl HostFacts {
         {
             Some(h) => h,
             None if root.is_system_root() => nix::sys::utsname::uname()
-                .context("cannot read the host name (uname)")?
+                .with_context(|| crate::tr!("cannot-read-hostname"))?
                 .nodename()
                 .to_string_lossy()
                 .into_owned(),
             None => bail!(
-                "{} is missing or empty",
-                root.path("/etc/hostname").display()
+                "{}",
+                crate::tr!("missing-or-empty", root.path("/etc/hostname").display())
             ),
         };
         let route_path = root.path("/proc/net/route");
         let route_text = root
             .read_optional("/proc/net/route")?
-            .ok_or_else(|| anyhow!("{} is missing", route_path.display()))?;
+            .ok_or_else(|| anyhow!("{}", crate::tr!("is-missing", route_path.display())))?;
         let routes =
             parse_route(&route_text).with_context(|| format!("{}", route_path.display()))?;
-        let fib = root
-            .read_optional("/proc/net/fib_trie")?
-            .ok_or_else(|| anyhow!("{} is missing", root.path("/proc/net/fib_trie").display()))?;
+        let fib = root.read_optional("/proc/net/fib_trie")?.ok_or_else(|| {
+            anyhow!(
+                "{}",
+                crate::tr!("is-missing", root.path("/proc/net/fib_trie").display())
+            )
+        })?;
         Ok(HostFacts {
             hosts: parse_hosts(&hosts),
             os_release: parse_os_release(&os),

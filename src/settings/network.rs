@@ -26,11 +26,18 @@ impl Cidr {
     /// typo such as `10.96.0.1/12` is not silently turned into another network.
     pub fn new(addr: Ipv4Addr, prefix: u8) -> Result<Cidr> {
         if prefix > 32 {
-            bail!("prefix length /{prefix} is out of range 0..32");
+            bail!("{}", crate::tr!("prefix-range", prefix));
         }
         let net = Ipv4Addr::from(u32::from(addr) & mask_bits(prefix));
         if net != addr {
-            bail!("{addr}/{prefix} has host bits set; the network is {net}/{prefix}");
+            bail!(
+                "{}",
+                crate::tr!(
+                    "host-bits-set",
+                    format!("{addr}/{prefix}"),
+                    format!("{net}/{prefix}")
+                )
+            );
         }
         Ok(Cidr {
             network: net,
@@ -84,10 +91,7 @@ impl Cidr {
     /// address nor the broadcast address, both excluded by `0 < n < size - 1`).
     pub fn nth_host(&self, n: u32) -> Result<Ipv4Addr> {
         if n == 0 || u64::from(n) >= self.size().saturating_sub(1) {
-            bail!(
-                "{self} has no host address number {n} (it holds {} addresses)",
-                self.size()
-            );
+            bail!("{}", crate::tr!("no-host-number", self, n, self.size()));
         }
         Ok(Ipv4Addr::from(u32::from(self.network) + n))
     }
@@ -114,19 +118,26 @@ impl FromStr for Cidr {
     fn from_str(s: &str) -> Result<Cidr> {
         let (addr, prefix) = s
             .split_once('/')
-            .ok_or_else(|| anyhow!("{s:?} is not a CIDR (expected a.b.c.d/n)"))?;
-        let addr: Ipv4Addr = addr
-            .parse()
-            .map_err(|_| anyhow!("{s:?} is not a CIDR: {addr:?} is not an IPv4 address"))?;
+            .ok_or_else(|| anyhow!("{}", crate::tr!("not-a-cidr", format!("{s:?}"))))?;
+        let addr: Ipv4Addr = addr.parse().map_err(|_| {
+            anyhow!(
+                "{}",
+                crate::tr!("cidr-bad-addr", format!("{s:?}"), format!("{addr:?}"))
+            )
+        })?;
         let ok_digits = !prefix.is_empty()
             && prefix.len() <= 2
             && prefix.bytes().all(|b| b.is_ascii_digit())
             && !(prefix.len() > 1 && prefix.starts_with('0'));
         let prefix: u8 = match prefix.parse() {
             Ok(p) if ok_digits && p <= 32 => p,
-            _ => bail!("{s:?} is not a CIDR: prefix length {prefix:?} is not 0..32"),
+            _ => bail!(
+                "{}",
+                crate::tr!("cidr-bad-prefix", format!("{s:?}"), format!("{prefix:?}"))
+            ),
         };
-        Cidr::new(addr, prefix).map_err(|e| anyhow!("{s:?} is not a network: {e}"))
+        Cidr::new(addr, prefix)
+            .map_err(|e| anyhow!("{}", crate::tr!("not-a-network", format!("{s:?}"), e)))
     }
 }
 
@@ -169,7 +180,7 @@ impl FromStr for CniPlugin {
         match s {
             "flannel" => Ok(CniPlugin::Flannel),
             "calico" => Ok(CniPlugin::Calico),
-            other => bail!("U7S_CNI_PLUGIN={other:?} is not supported; use flannel or calico"),
+            other => bail!("{}", crate::tr!("cni-unsupported", format!("{other:?}"))),
         }
     }
 }
@@ -198,7 +209,7 @@ pub struct ServiceAddrs {
 
 impl ServiceAddrs {
     pub fn derive(service: &Cidr) -> Result<ServiceAddrs> {
-        let ctx = |e: anyhow::Error| anyhow!("--service-cidr {service} is too small: {e}");
+        let ctx = |e: anyhow::Error| anyhow!("{}", crate::tr!("service-cidr-small", service, e));
         Ok(ServiceAddrs {
             cluster_ip: service.nth_host(1).map_err(ctx)?,
             cluster_dns: service.nth_host(10).map_err(ctx)?,
@@ -218,10 +229,10 @@ pub enum NetSource {
 /// refusal comes before anything is touched.
 pub fn check_sizes(pod: &Cidr, service: &Cidr) -> Result<()> {
     if service.prefix() < 12 {
-        bail!("--service-cidr {service} is too large: kube-apiserver accepts at most /12");
+        bail!("{}", crate::tr!("service-cidr-large", service));
     }
     if pod.prefix() > 24 {
-        bail!("--pod-network-cidr {pod} is too small: each node takes a /24 from it; use /24 or larger");
+        bail!("{}", crate::tr!("pod-cidr-small", pod));
     }
     Ok(())
 }
@@ -230,9 +241,9 @@ fn describe(flag: &str, net: &Cidr, src: NetSource, cni: CniPlugin) -> String {
     match src {
         NetSource::Flag => format!("{flag} {net}"),
         NetSource::Default if flag == "--pod-network-cidr" => {
-            format!("{flag} {net} (the {cni} default)")
+            crate::tr!("net-cni-default", flag, net, cni)
         }
-        NetSource::Default => format!("{flag} {net} (the default)"),
+        NetSource::Default => crate::tr!("net-default", flag, net),
     }
 }
 
@@ -252,20 +263,25 @@ pub fn check_overlaps(
         for a in host_addrs {
             if net.overlaps(&a.subnet()) {
                 bail!(
-                    "{} overlaps {}/{} on {}; choose another network",
-                    describe(flag, net, src, cni),
-                    a.addr,
-                    a.prefix,
-                    a.iface_label()
+                    "{}",
+                    crate::tr!(
+                        "net-overlaps-host",
+                        describe(flag, net, src, cni),
+                        format!("{}/{}", a.addr, a.prefix),
+                        a.iface_label()
+                    )
                 );
             }
         }
     }
     if pod.0.overlaps(service.0) {
         bail!(
-            "{} overlaps {}; the pod and service networks must be disjoint",
-            describe("--pod-network-cidr", pod.0, pod.1, cni),
-            describe("--service-cidr", service.0, service.1, cni)
+            "{}",
+            crate::tr!(
+                "nets-overlap",
+                describe("--pod-network-cidr", pod.0, pod.1, cni),
+                describe("--service-cidr", service.0, service.1, cni)
+            )
         );
     }
     Ok(())

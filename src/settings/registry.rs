@@ -112,7 +112,7 @@ impl Registry {
         let platform_env = env.platform.as_deref().filter(|p| !p.is_empty());
         if let Some(p) = platform_env {
             if !valid_path(p) {
-                bail!("U7S_PLATFORM={p:?} is not a registry path (lower-case letters, digits, . _ - and /)");
+                bail!("{}", crate::tr!("platform-bad", format!("{p:?}")));
             }
         }
         match env.registry.as_deref() {
@@ -128,11 +128,17 @@ impl Registry {
                     None => (given, None),
                 };
                 if !valid_host(h) || !path.map_or(true, valid_path) {
-                    bail!("U7S_REGISTRY={given:?} is not a registry (expected host[:port][/path], e.g. registry.local/k8s-p10)");
+                    bail!("{}", crate::tr!("registry-bad", format!("{given:?}")));
                 }
                 let platform = match (path, platform_env) {
                     (Some(p), Some(q)) if p != q => bail!(
-                        "U7S_REGISTRY={given:?} already names the platform {p:?} but U7S_PLATFORM={q:?}; unset one of them"
+                        "{}",
+                        crate::tr!(
+                            "registry-platform-clash",
+                            format!("{given:?}"),
+                            format!("{p:?}"),
+                            format!("{q:?}")
+                        )
                     ),
                     (Some(p), _) => p.to_owned(),
                     (None, Some(q)) => q.to_owned(),
@@ -228,15 +234,15 @@ impl Registry {
         for line in list.lines().map(str::trim).filter(|l| !l.is_empty()) {
             let Some(short) = line.strip_prefix(&repo) else {
                 bail!(
-                    "kubeadm listed the image {line:?}, which is not under {}",
-                    self.repository()
+                    "{}",
+                    crate::tr!("image-not-under", format!("{line:?}"), self.repository())
                 );
             };
             if line
                 .bytes()
                 .any(|b| b.is_ascii_whitespace() || b == b'\'' || b == b'"')
             {
-                bail!("kubeadm listed a malformed image name {line:?}");
+                bail!("{}", crate::tr!("image-malformed", format!("{line:?}")));
             }
             let rel = line[host.len()..].to_owned();
             if short.starts_with("pause:") {

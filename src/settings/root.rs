@@ -76,7 +76,10 @@ impl HostRoot {
         match std::fs::read_to_string(&p) {
             Ok(text) => Ok(Some(text)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", p.display())),
+            Err(e) => Err(anyhow::anyhow!(
+                "{}",
+                crate::tr!("cannot-read-err", p.display(), e)
+            )),
         }
     }
 }

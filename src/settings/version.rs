@@ -39,13 +39,11 @@ impl VersionSource {
         }
     }
 
-    fn fix(self) -> &'static str {
+    fn fix(self) -> String {
         match self {
-            VersionSource::Flag => "give --kubernetes-version v1.26.0 or newer",
-            VersionSource::Env => "set U7S_KUBEVERSION to v1.26.0 or newer",
-            VersionSource::Kubeadm => {
-                "install kubeadm 1.26 or newer, or set U7S_KUBEVERSION (e.g. v1.26.3)"
-            }
+            VersionSource::Flag => crate::tr!("version-fix-flag"),
+            VersionSource::Env => crate::tr!("version-fix-env"),
+            VersionSource::Kubeadm => crate::tr!("version-fix-kubeadm"),
         }
     }
 }
@@ -64,7 +62,7 @@ impl KubeVersion {
         let body = match (text.strip_prefix('v'), source) {
             (Some(b), _) => b,
             (None, VersionSource::Flag) => text,
-            (None, _) => bail!("{what} must start with v, e.g. v1.26.3"),
+            (None, _) => bail!("{}", crate::tr!("version-no-v", what)),
         };
         let (core, tail) = match body.find(['-', '+']) {
             Some(i) => body.split_at(i),
@@ -92,14 +90,14 @@ impl KubeVersion {
                     patch,
                     tail: tail.to_owned(),
                 },
-                _ => bail!("{what} is not a Kubernetes version such as v1.26.3"),
+                _ => bail!("{}", crate::tr!("version-bad", what)),
             },
-            _ => bail!("{what} is not a Kubernetes version such as v1.26.3"),
+            _ => bail!("{}", crate::tr!("version-bad", what)),
         };
         if v.major != 1 || v.minor < MIN_MINOR {
             bail!(
-                "{what}: Kubernetes below v1.{MIN_MINOR} is not supported; {}",
-                source.fix()
+                "{}",
+                crate::tr!("version-too-old", what, MIN_MINOR, source.fix())
             );
         }
         Ok(v)
@@ -120,9 +118,7 @@ impl KubeVersion {
         }
         match kubeadm_short {
             Some(k) => KubeVersion::parse(k, VersionSource::Kubeadm),
-            None => bail!(
-                "cannot tell the Kubernetes version: set U7S_KUBEVERSION (e.g. v1.26.3) or install kubeadm"
-            ),
+            None => bail!("{}", crate::tr!("version-unknown")),
         }
     }
 

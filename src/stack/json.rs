@@ -49,7 +49,7 @@ pub fn parse(text: &str) -> Result<Value> {
     let v = p.value()?;
     p.ws();
     if p.i != p.s.len() {
-        bail!("trailing characters at byte {}", p.i);
+        bail!("{}", crate::tr!("json-trailing", p.i));
     }
     Ok(v)
 }
@@ -73,7 +73,10 @@ impl Parser<'_> {
 
     fn expect(&mut self, b: u8) -> Result<()> {
         if self.peek() != Some(b) {
-            bail!("expected {:?} at byte {}", b as char, self.i);
+            bail!(
+                "{}",
+                crate::tr!("json-expected", format!("{:?}", b as char), self.i)
+            );
         }
         self.i += 1;
         Ok(())
@@ -84,14 +87,14 @@ impl Parser<'_> {
             self.i += word.len();
             Ok(v)
         } else {
-            bail!("unexpected character at byte {}", self.i)
+            bail!("{}", crate::tr!("json-unexpected", self.i))
         }
     }
 
     fn value(&mut self) -> Result<Value> {
         self.ws();
         match self.peek() {
-            Some(b'{') | Some(b'[') if self.depth >= 64 => bail!("nested too deeply"),
+            Some(b'{') | Some(b'[') if self.depth >= 64 => bail!("{}", crate::tr!("json-too-deep")),
             Some(b'{') => {
                 self.depth += 1;
                 self.i += 1;
@@ -114,7 +117,7 @@ impl Parser<'_> {
                                 self.i += 1;
                                 break;
                             }
-                            _ => bail!("expected , or }} at byte {}", self.i),
+                            _ => bail!("{}", crate::tr!("json-expected-comma", "}", self.i)),
                         }
                     }
                 }
@@ -138,7 +141,7 @@ impl Parser<'_> {
                                 self.i += 1;
                                 break;
                             }
-                            _ => bail!("expected , or ] at byte {}", self.i),
+                            _ => bail!("{}", crate::tr!("json-expected-comma", "]", self.i)),
                         }
                     }
                 }
@@ -150,8 +153,8 @@ impl Parser<'_> {
             Some(b'f') => self.literal("false", Value::Bool(false)),
             Some(b'n') => self.literal("null", Value::Null),
             Some(b'-' | b'0'..=b'9') => self.number(),
-            Some(_) => bail!("unexpected character at byte {}", self.i),
-            None => bail!("unexpected end of input"),
+            Some(_) => bail!("{}", crate::tr!("json-unexpected", self.i)),
+            None => bail!("{}", crate::tr!("json-eof")),
         }
     }
 
@@ -168,7 +171,10 @@ impl Parser<'_> {
         let text = std::str::from_utf8(&self.s[start..self.i])?;
         match text.parse::<f64>() {
             Ok(n) if n.is_finite() => Ok(Value::Number(n)),
-            _ => bail!("bad number {text:?} at byte {start}"),
+            _ => bail!(
+                "{}",
+                crate::tr!("json-bad-number", format!("{text:?}"), start)
+            ),
         }
     }
 
@@ -183,7 +189,7 @@ impl Parser<'_> {
                 self.i += 4;
                 Ok(n)
             }
-            None => bail!("bad \\u escape at byte {}", self.i),
+            None => bail!("{}", crate::tr!("json-bad-u-escape", self.i)),
         }
     }
 
@@ -192,14 +198,14 @@ impl Parser<'_> {
         let mut out: Vec<u8> = Vec::new();
         loop {
             let Some(b) = self.peek() else {
-                bail!("unterminated string");
+                bail!("{}", crate::tr!("json-unterminated"));
             };
             self.i += 1;
             match b {
                 b'"' => break,
                 b'\\' => {
                     let Some(e) = self.peek() else {
-                        bail!("unterminated string");
+                        bail!("{}", crate::tr!("json-unterminated"));
                     };
                     self.i += 1;
                     let c = match e {
@@ -218,7 +224,7 @@ impl Parser<'_> {
                                 self.expect(b'u')?;
                                 let lo = self.hex4()?;
                                 if !(0xDC00..0xE000).contains(&lo) {
-                                    bail!("bad surrogate pair at byte {}", self.i);
+                                    bail!("{}", crate::tr!("json-bad-surrogate", self.i));
                                 }
                                 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
                             } else {
@@ -226,12 +232,12 @@ impl Parser<'_> {
                             };
                             char::from_u32(code).unwrap_or('\u{FFFD}')
                         }
-                        _ => bail!("bad escape at byte {}", self.i - 1),
+                        _ => bail!("{}", crate::tr!("json-bad-escape", self.i - 1)),
                     };
                     let mut buf = [0u8; 4];
                     out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
                 }
-                0..=0x1f => bail!("control character in a string at byte {}", self.i - 1),
+                0..=0x1f => bail!("{}", crate::tr!("json-control", self.i - 1)),
                 _ => out.push(b),
             }
         }

@@ -49,7 +49,7 @@ impl Dirs {
             match (absolute(get(var)), &home) {
                 (Some(dir), _) => Ok(dir.join("usernetes")),
                 (None, Some(home)) => Ok(home.join(rel).join("usernetes")),
-                (None, None) => bail!("neither ${var} nor $HOME is set to an absolute path"),
+                (None, None) => bail!("{}", crate::tr!("no-xdg-home", var)),
             }
         };
         Ok(Dirs {

@@ -85,7 +85,7 @@ fn port(s: &str) -> Result<u16> {
     let ok = !s.is_empty() && s.len() <= 5 && s.bytes().all(|b| b.is_ascii_digit());
     match s.parse::<u16>() {
         Ok(p) if ok && p > 0 && !s.starts_with('0') => Ok(p),
-        _ => bail!("{s:?} is not a port (1-65535)"),
+        _ => bail!("{}", crate::tr!("not-a-port-range", format!("{s:?}"))),
     }
 }
 
@@ -93,12 +93,15 @@ impl FromStr for PortSpec {
     type Err = anyhow::Error;
 
     fn from_str(s: &str) -> Result<PortSpec> {
-        let shape = || anyhow!("{s:?} is not IP:PORT:PORT/PROTO (e.g. 0.0.0.0:30080:30080/tcp)");
+        let shape = || anyhow!("{}", crate::tr!("port-spec-shape", format!("{s:?}")));
         let (rest, proto) = s.rsplit_once('/').ok_or_else(shape)?;
         let proto = match proto {
             "tcp" => Proto::Tcp,
             "udp" => Proto::Udp,
-            _ => bail!("{s:?}: protocol {proto:?} is not tcp or udp"),
+            _ => bail!(
+                "{}",
+                crate::tr!("port-spec-proto", format!("{s:?}"), format!("{proto:?}"))
+            ),
         };
         let (ip, ports) = if let Some(v6) = rest.strip_prefix('[') {
             let (ip, ports) = v6.split_once("]:").ok_or_else(shape)?;
@@ -168,7 +171,12 @@ pub fn parse_list(text: &str, origin: &str) -> (Vec<PortSpec>, Vec<String>) {
         match line.parse::<PortSpec>() {
             Ok(spec) if !specs.contains(&spec) => specs.push(spec),
             Ok(_) => {}
-            Err(e) => warnings.push(format!("{origin}:{}: {e:#}; line ignored", i + 1)),
+            Err(e) => warnings.push(crate::tr!(
+                "ports-line-ignored",
+                origin,
+                i + 1,
+                format!("{e:#}")
+            )),
         }
     }
     (specs, warnings)
@@ -191,16 +199,16 @@ pub fn read_list(path: &Path) -> Result<Vec<PortSpec>> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        Err(e) => return Err(e).with_context(|| crate::tr!("cannot-read", path.display())),
     };
     if !meta.is_file() || meta.len() > MAX_LEN {
         bail!(
-            "{} is not a regular file of at most {MAX_LEN} bytes",
-            path.display()
+            "{}",
+            crate::tr!("ports-list-not-file", path.display(), MAX_LEN)
         );
     }
     let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        std::fs::read_to_string(path).with_context(|| crate::tr!("cannot-read", path.display()))?;
     let (specs, warnings) = parse_list(&text, &path.display().to_string());
     for w in warnings {
         tracing::warn!("{w}");
@@ -213,14 +221,20 @@ pub fn read_list(path: &Path) -> Result<Vec<PortSpec>> {
 /// writes it atomically. The directory is created if needed.
 pub fn update_list(path: &Path, change: impl FnOnce(&mut Vec<PortSpec>)) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| crate::tr!("cannot-create", dir.display()))?;
     }
     let mut lock_name = path.as_os_str().to_owned();
     lock_name.push(".lock");
     let lock_file = File::create(&lock_name)
-        .with_context(|| format!("cannot create {}", Path::new(&lock_name).display()))?;
-    let _lock = nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusive)
-        .map_err(|(_, e)| anyhow!("cannot lock {}: {e}", Path::new(&lock_name).display()))?;
+        .with_context(|| crate::tr!("cannot-create", Path::new(&lock_name).display()))?;
+    let _lock = nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusive).map_err(
+        |(_, e)| {
+            anyhow!(
+                "{}",
+                crate::tr!("cannot-lock", Path::new(&lock_name).display(), e)
+            )
+        },
+    )?;
     let mut specs = read_list(path)?;
     let before = specs.clone();
     change(&mut specs);
@@ -239,7 +253,7 @@ pub fn parse_list_ports_json(text: &str) -> Result<Vec<(u64, Option<PortSpec>)>>
         if line.trim().is_empty() {
             continue;
         }
-        let at = |what: &str| anyhow!("rootlessctl list-ports --json, line {}: {what}", i + 1);
+        let at = |what: &str| anyhow!("{}", crate::tr!("list-ports-json-line", i + 1, what));
         let v = json::parse(line).map_err(|e| at(&e.to_string()))?;
         let id = v
             .get("id")

@@ -81,12 +81,7 @@ pub const STATE_WAIT: Duration = Duration::from_secs(30);
 pub fn evacuate_cgroup2(cgroup2_only: bool, delegated: bool) -> (bool, Option<String>) {
     match (cgroup2_only, delegated) {
         (true, true) => (true, None),
-        (true, false) => (
-            false,
-            Some(format!(
-                "our cgroup is not delegated to us, so rootlesskit runs without --evacuate-cgroup2={EVAC_GROUP}; give the unit Delegate=yes"
-            )),
-        ),
+        (true, false) => (false, Some(crate::tr!("cgroup-not-delegated", EVAC_GROUP))),
         (false, _) => (false, None),
     }
 }
@@ -288,7 +283,7 @@ pub fn read_env(path: &Path) -> Result<EnvFile> {
         if msg.contains(&path.display().to_string()) {
             anyhow!("{msg}")
         } else {
-            anyhow!("env file {}: {msg}", path.display())
+            anyhow!("{}", crate::tr!("env-file-error", path.display(), msg))
         }
     })
 }
@@ -307,7 +302,7 @@ pub fn run_parent(verbosity: u8, cmd: &[OsString]) -> i32 {
 
 fn prepare_parent(verbosity: u8, cmd: &[OsString]) -> Result<Invocation> {
     if nix::unistd::geteuid().is_root() && in_initial_user_namespace() {
-        bail!("the rootlesskit role runs as u7s-admin (its systemd user unit), not as root");
+        bail!("{}", crate::tr!("rootlesskit-not-root"));
     }
     let dirs = Dirs::from_env()?;
     let env_path = dirs.env_file();
@@ -315,16 +310,13 @@ fn prepare_parent(verbosity: u8, cmd: &[OsString]) -> Result<Invocation> {
     let state_dir = dirs.state_dir();
     if let Some(parent) = state_dir.parent() {
         std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
+            .with_context(|| crate::tr!("cannot-create", parent.display()))?;
     }
     // A readiness file left by an earlier run must not outlive it.
     match std::fs::remove_file(state_dir.join(READY_FILE)) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             return Err(e).with_context(|| {
-                format!(
-                    "cannot remove the stale {}",
-                    state_dir.join(READY_FILE).display()
-                )
+                crate::tr!("cannot-remove-stale", state_dir.join(READY_FILE).display())
             })
         }
         _ => {}
@@ -334,7 +326,7 @@ fn prepare_parent(verbosity: u8, cmd: &[OsString]) -> Result<Invocation> {
     if let Some(w) = warning {
         tracing::warn!("{w}");
     }
-    let me = std::env::current_exe().context("cannot find this binary (/proc/self/exe)")?;
+    let me = std::env::current_exe().with_context(|| crate::tr!("cannot-find-binary"))?;
     let rootlesskit = tools::resolve(Tool::Rootlesskit).map_err(|e| anyhow!("{e}"))?;
     let args = parent_args(&env, &state_dir, evacuate, &me, verbosity, cmd);
     tracing::debug!("running {} {:?}", rootlesskit.display(), args);
@@ -358,8 +350,8 @@ fn one_line(s: &str) -> String {
 fn step<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     f().map_err(|e| {
         anyhow!(
-            "child setup, step \"{name}\": {}",
-            one_line(&format!("{e:#}"))
+            "{}",
+            crate::tr!("child-setup-step", name, one_line(&format!("{e:#}")))
         )
     })
 }
@@ -373,12 +365,12 @@ pub fn run_child(cmd: Vec<OsString>) -> i32 {
     // bounded), and is then answered without starting the command; it must
     // not kill us between the readiness file and the command.
     if let Err(e) = stop_signals().thread_block() {
-        tracing::error!("cannot block the stop signals: {e}");
+        tracing::error!("{}", crate::tr!("cannot-block-signals", e));
         return 1;
     }
     match setup_child() {
         Ok(pid) => {
-            tracing::info!("rootlesskit ready, child pid {pid}");
+            tracing::info!("{}", crate::tr!("rootlesskit-ready", pid));
             run_command(cmd)
         }
         Err(e) => {
@@ -391,7 +383,7 @@ pub fn run_child(cmd: Vec<OsString>) -> i32 {
 fn setup_child() -> Result<i32> {
     step("check the namespaces", || {
         if in_initial_user_namespace() {
-            bail!("{CHILD_MARKER} is set but this is not a rootlesskit user namespace; refusing to mount anything");
+            bail!("{}", crate::tr!("child-marker-outside", CHILD_MARKER));
         }
         Ok(())
     })?;
@@ -403,7 +395,7 @@ fn setup_child() -> Result<i32> {
             .filter(|p| p.is_absolute())
             .unwrap_or_else(|| dirs.state_dir());
         let recorded = ports::read_list(&dirs.ports_file()).unwrap_or_else(|e| {
-            tracing::warn!("recorded port forwards not re-applied: {e:#}");
+            tracing::warn!("{}", crate::tr!("forwards-not-reapplied", format!("{e:#}")));
             Vec::new()
         });
         Ok((dirs, env, state_dir, recorded))
@@ -414,19 +406,17 @@ fn setup_child() -> Result<i32> {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_CNI_BIN_DIR));
     let plan = step("plan", || child_plan(&env, &dirs, &cni, &recorded))?;
     for spec in &plan.clashing {
-        tracing::warn!(
-            "recorded port forward {spec} clashes with one of the node's own and is not re-applied"
-        );
+        tracing::warn!("{}", crate::tr!("forward-clashes", spec));
     }
     step("remove stale links", || remove_stale(&plan.stale_links))?;
     step("create directories", || {
         for d in &plan.dirs {
-            std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
+            std::fs::create_dir_all(d).with_context(|| crate::tr!("cannot-create", d.display()))?;
         }
         for d in &plan.optional_dirs {
             if !d.exists() {
                 if let Err(e) = std::fs::create_dir_all(d) {
-                    tracing::warn!("cannot create {}: {e}", d.display());
+                    tracing::warn!("{}", crate::tr!("cannot-create-err", d.display(), e));
                 }
             }
         }
@@ -459,7 +449,7 @@ fn setup_child() -> Result<i32> {
     })?;
     for spec in &plan.ports[plan.fixed_ports..] {
         if let Err(e) = add_port(&sock, spec) {
-            tracing::warn!("recorded port forward not re-applied: {e:#}");
+            tracing::warn!("{}", crate::tr!("forward-not-reapplied", format!("{e:#}")));
         }
     }
     step("address tap0", || {
@@ -484,10 +474,10 @@ fn remove_stale(paths: &[PathBuf]) -> Result<()> {
         match std::fs::symlink_metadata(p) {
             Ok(m) if m.is_dir() => tracing::debug!("{} is a directory, kept", p.display()),
             Ok(_) => {
-                std::fs::remove_file(p).with_context(|| format!("cannot remove {}", p.display()))?
+                std::fs::remove_file(p).with_context(|| crate::tr!("cannot-remove", p.display()))?
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot inspect {}", p.display())),
+            Err(e) => return Err(e).with_context(|| crate::tr!("cannot-inspect", p.display())),
         }
     }
     Ok(())
@@ -496,21 +486,21 @@ fn remove_stale(paths: &[PathBuf]) -> Result<()> {
 fn bind(b: &Bind) -> Result<()> {
     if b.create_source {
         std::fs::create_dir_all(&b.source)
-            .with_context(|| format!("cannot create {}", b.source.display()))?;
+            .with_context(|| crate::tr!("cannot-create", b.source.display()))?;
     } else if !b.source.is_dir() {
         bail!(
-            "{} is not a directory; install the CNI plugins there or point {CNI_BIN_DIR_VAR} at them",
-            b.source.display()
+            "{}",
+            crate::tr!("cni-dir-missing", b.source.display(), CNI_BIN_DIR_VAR)
         );
     }
     // `--copy-up` made the entries of /var/lib links to the host's: replace
     // such a link by a directory of our own.
     if std::fs::symlink_metadata(&b.target).is_ok_and(|m| m.file_type().is_symlink()) {
         std::fs::remove_file(&b.target)
-            .with_context(|| format!("cannot remove the link {}", b.target.display()))?;
+            .with_context(|| crate::tr!("cannot-remove-link", b.target.display()))?;
     }
     std::fs::create_dir_all(&b.target)
-        .with_context(|| format!("cannot create {}", b.target.display()))?;
+        .with_context(|| crate::tr!("cannot-create", b.target.display()))?;
     mount(
         Some(&b.source),
         &b.target,
@@ -520,32 +510,34 @@ fn bind(b: &Bind) -> Result<()> {
     )
     .map_err(|e| {
         anyhow!(
-            "cannot bind {} on {}: {e}",
-            b.source.display(),
-            b.target.display()
+            "{}",
+            crate::tr!("cannot-bind", b.source.display(), b.target.display(), e)
         )
     })
 }
 
 fn symlink_force(target: &Path, link: &Path) -> Result<()> {
     if let Some(dir) = link.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| crate::tr!("cannot-create", dir.display()))?;
     }
     match std::fs::symlink_metadata(link) {
-        Ok(m) if m.is_dir() => bail!("{} is a directory", link.display()),
+        Ok(m) if m.is_dir() => bail!("{}", crate::tr!("is-a-directory", link.display())),
         Ok(_) => std::fs::remove_file(link)
-            .with_context(|| format!("cannot remove {}", link.display()))?,
+            .with_context(|| crate::tr!("cannot-remove", link.display()))?,
         Err(_) => {}
     }
     std::os::unix::fs::symlink(target, link)
-        .with_context(|| format!("cannot link {} to {}", link.display(), target.display()))
+        .with_context(|| crate::tr!("cannot-link", link.display(), target.display()))
 }
 
 fn wait_for(path: &Path, limit: Duration) -> Result<()> {
     let start = Instant::now();
     while !path.exists() {
         if start.elapsed() > limit {
-            bail!("{} did not appear in {} s", path.display(), limit.as_secs());
+            bail!(
+                "{}",
+                crate::tr!("did-not-appear", path.display(), limit.as_secs())
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -564,9 +556,8 @@ fn wait_for_pid(path: &Path, limit: Duration) -> Result<i32> {
         }
         if start.elapsed() > limit {
             bail!(
-                "{} did not hold a pid within {} s",
-                path.display(),
-                limit.as_secs()
+                "{}",
+                crate::tr!("no-pid-within", path.display(), limit.as_secs())
             );
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -577,15 +568,17 @@ fn run_tool(tool: Tool, args: &[&str]) -> Result<String> {
     let path = tools::resolve(tool).map_err(|e| anyhow!("{e}"))?;
     let inv = Invocation::new(path, args.iter().map(OsString::from).collect());
     let out = exec::run_captured(&inv)
-        .with_context(|| format!("cannot run {}", inv.program.to_string_lossy()))?;
+        .with_context(|| crate::tr!("cannot-run", inv.program.to_string_lossy()))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         bail!(
-            "{} {} failed ({}): {}",
-            tool.name(),
-            args.join(" "),
-            out.status,
-            one_line(&err)
+            "{}",
+            crate::tr!(
+                "tool-failed",
+                format!("{} {}", tool.name(), args.join(" ")),
+                out.status,
+                one_line(&err)
+            )
         );
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -641,14 +634,14 @@ fn run_command(mut cmd: Vec<OsString>) -> i32 {
         return match set.wait() {
             Ok(sig) => 128 + sig as i32,
             Err(e) => {
-                tracing::error!("waiting for a signal failed: {e}");
+                tracing::error!("{}", crate::tr!("signal-wait-failed", e));
                 1
             }
         };
     }
     if let Ok(pending) = sigpending() {
         if let Some(sig) = set.iter().find(|s| pending.contains(*s)) {
-            tracing::info!("stopped by {sig} during the setup");
+            tracing::info!("{}", crate::tr!("stopped-during-setup", sig));
             return 128 + sig as i32;
         }
     }

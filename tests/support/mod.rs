@@ -183,14 +183,30 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Runs `cmd` to completion with no stdin.
+/// The locale variables u7s reads (POSIX precedence) to pick its language.
+pub const LOCALE_VARS: [&str; 3] = ["LC_ALL", "LC_MESSAGES", "LANG"];
+
+/// English messages (`LC_ALL=C`) unless the test chose a locale itself: the
+/// tests assert English texts and must not break on a Russian-locale machine.
+pub fn english_unless_chosen(cmd: &mut Command) {
+    let chosen = cmd
+        .get_envs()
+        .any(|(k, _)| LOCALE_VARS.iter().any(|v| k == *v));
+    if !chosen {
+        cmd.env("LC_ALL", "C");
+    }
+}
+
+/// Runs `cmd` to completion with no stdin (in English unless the test chose a locale).
 pub fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null());
+    english_unless_chosen(cmd);
     retry_busy(|| cmd.output())
 }
 
-/// Spawns `cmd` (stdio as the caller set it).
+/// Spawns `cmd` (stdio as the caller set it; English unless the test chose a locale).
 pub fn spawn(cmd: &mut Command) -> std::process::Child {
+    english_unless_chosen(cmd);
     retry_busy(|| cmd.spawn())
 }
 

@@ -39,7 +39,7 @@ pub fn calico_manifest(registry: Option<&str>, pod_cidr: &str) -> Result<String>
         .map(|r| {
             let r = r.trim_end_matches('/');
             if r.is_empty() || r.contains("://") || r.chars().any(char::is_whitespace) {
-                bail!("calico manifest: bad image registry {r:?} (want HOST[/PATH], e.g. registry.local/k8s-p10)");
+                bail!("{}", crate::tr!("calico-bad-registry", format!("{r:?}")));
             }
             Ok(r)
         })
@@ -76,7 +76,7 @@ pub fn calico_manifest(registry: Option<&str>, pod_cidr: &str) -> Result<String>
         }
     }
     if cidrs != 1 || (registry.is_some() && images == 0) {
-        bail!("the bundled calico manifest lacks calico-node's CALICO_IPV4POOL_CIDR or its images");
+        bail!("{}", crate::tr!("calico-manifest-incomplete"));
     }
     documents_to_string(&docs)
 }

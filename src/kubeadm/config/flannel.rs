@@ -35,14 +35,15 @@ pub fn flannel_manifest(registry: Option<&str>, pod_cidr: &str) -> Result<String
         .map(|r| {
             let r = r.trim_end_matches('/');
             if r.is_empty() || r.contains("://") || r.chars().any(char::is_whitespace) {
-                bail!("flannel manifest: bad image registry {r:?} (want HOST[/PATH], e.g. registry.local/k8s-p10)");
+                bail!("{}", crate::tr!("flannel-bad-registry", format!("{r:?}")));
             }
             Ok(r)
         })
         .transpose()?;
     check_ipv4_cidr(pod_cidr)?;
 
-    let mut docs = parse_documents(MANIFEST).context("the bundled flannel manifest")?;
+    let mut docs =
+        parse_documents(MANIFEST).with_context(|| crate::tr!("flannel-bundled-manifest"))?;
     let mut images = 0;
     let mut net_conf = 0;
     for doc in docs.iter_mut() {
@@ -62,7 +63,7 @@ pub fn flannel_manifest(registry: Option<&str>, pod_cidr: &str) -> Result<String
         }
     }
     if net_conf != 1 || (registry.is_some() && images == 0) {
-        bail!("the bundled flannel manifest lacks its ConfigMap net-conf.json or DaemonSet images");
+        bail!("{}", crate::tr!("flannel-manifest-incomplete"));
     }
     documents_to_string(&docs)
 }
@@ -91,8 +92,7 @@ pub fn flannel_images(registry: Option<&str>) -> Result<Vec<String>> {
 }
 
 fn check_ipv4_cidr(cidr: &str) -> Result<()> {
-    let bad =
-        || anyhow!("flannel: bad pod network {cidr:?} (want an IPv4 CIDR like 10.244.0.0/16)");
+    let bad = || anyhow!("{}", crate::tr!("flannel-bad-network", format!("{cidr:?}")));
     let (addr, len) = cidr.split_once('/').ok_or_else(bad)?;
     let addr: IpAddr = addr.parse().map_err(|_| bad())?;
     let len: u8 = len.parse().map_err(|_| bad())?;
@@ -109,7 +109,7 @@ fn move_images(daemonset: &mut Value, registry: &str) -> Result<usize> {
         .get_mut("spec")
         .and_then(|s| s.get_mut("template"))
         .and_then(|t| t.get_mut("spec"))
-        .ok_or_else(|| anyhow!("flannel DaemonSet without spec.template.spec"))?;
+        .ok_or_else(|| anyhow!("{}", crate::tr!("flannel-no-pod-spec")))?;
     for list in ["initContainers", "containers"] {
         let Some(containers) = spec.get_mut(list).and_then(Value::as_sequence_mut) else {
             continue;
@@ -120,7 +120,7 @@ fn move_images(daemonset: &mut Value, registry: &str) -> Result<usize> {
             };
             let old = image
                 .as_str()
-                .ok_or_else(|| anyhow!("flannel DaemonSet: an image is not a string"))?;
+                .ok_or_else(|| anyhow!("{}", crate::tr!("flannel-image-not-string")))?;
             *image = Value::from(alt_image(registry, old)?);
             moved += 1;
         }
@@ -133,9 +133,12 @@ fn move_images(daemonset: &mut Value, registry: &str) -> Result<usize> {
 /// `<registry>/flannel:<tag>`.
 fn alt_image(registry: &str, image: &str) -> Result<String> {
     let last = image.rsplit('/').next().unwrap_or(image);
-    let (name, tag) = last
-        .split_once(':')
-        .ok_or_else(|| anyhow!("flannel image {image:?} has no tag"))?;
+    let (name, tag) = last.split_once(':').ok_or_else(|| {
+        anyhow!(
+            "{}",
+            crate::tr!("flannel-image-no-tag", format!("{image:?}"))
+        )
+    })?;
     let name = if name.contains("flannel-cni-plugin") {
         "flannel-cni-plugin"
     } else {
@@ -148,12 +151,12 @@ fn alt_image(registry: &str, image: &str) -> Result<String> {
 fn set_network(net_conf: &Value, pod_cidr: &str) -> Result<String> {
     let text = net_conf
         .as_str()
-        .ok_or_else(|| anyhow!("flannel net-conf.json is not a string"))?;
+        .ok_or_else(|| anyhow!("{}", crate::tr!("flannel-netconf-not-string")))?;
     // JSON is YAML: parse it with serde_yaml, edit, and write JSON back.
     let mut conf: Value = serde_yaml::from_str(text).context("flannel net-conf.json")?;
     let map = conf
         .as_mapping_mut()
-        .ok_or_else(|| anyhow!("flannel net-conf.json is not an object"))?;
+        .ok_or_else(|| anyhow!("{}", crate::tr!("flannel-netconf-not-object")))?;
     map.insert("Network".into(), pod_cidr.into());
     let mut out = String::new();
     write_json(&conf, 0, &mut out)?;
@@ -192,7 +195,7 @@ fn write_json(v: &Value, indent: usize, out: &mut String) -> Result<()> {
             for (i, (k, item)) in map.iter().enumerate() {
                 let k = k
                     .as_str()
-                    .ok_or_else(|| anyhow!("a JSON object key is not a string"))?;
+                    .ok_or_else(|| anyhow!("{}", crate::tr!("json-key-not-string")))?;
                 out.push_str(&pad(indent + 1));
                 json_string(k, out);
                 out.push_str(": ");
@@ -202,7 +205,7 @@ fn write_json(v: &Value, indent: usize, out: &mut String) -> Result<()> {
             out.push_str(&pad(indent));
             out.push('}');
         }
-        Value::Tagged(_) => bail!("a tagged YAML value cannot be written as JSON"),
+        Value::Tagged(_) => bail!("{}", crate::tr!("yaml-tagged-to-json")),
     }
     Ok(())
 }

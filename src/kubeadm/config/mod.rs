@@ -70,7 +70,7 @@ impl KubeadmApi {
     /// The version u7s generates for Kubernetes `1.<minor>`.
     pub fn for_minor(minor: u32) -> Result<Self> {
         if minor < MIN_MINOR {
-            bail!("Kubernetes 1.{minor} is not supported; u7s needs 1.{MIN_MINOR} or later");
+            bail!("{}", crate::tr!("kube-minor-unsupported", minor, MIN_MINOR));
         }
         Ok(if minor < V1BETA4_FROM_MINOR {
             KubeadmApi::V1Beta3
@@ -221,21 +221,18 @@ impl ConfigInput {
             ("cluster DNS address", &self.cluster_dns),
         ] {
             if value.trim().is_empty() {
-                bail!("kubeadm configuration: the {what} is empty");
+                bail!("{}", crate::tr!("config-value-empty", what));
             }
         }
         if self.role != Role::InitMaster && self.discovery_file.is_none() {
             if self.join_endpoint.as_deref().unwrap_or("").is_empty() {
-                bail!("kubeadm join needs the API server endpoint HOST:PORT (or --discovery-file)");
+                bail!("{}", crate::tr!("join-needs-endpoint-or-file"));
             }
             if self.token.as_deref().unwrap_or("").is_empty() {
-                bail!("kubeadm join needs --token (or --discovery-file)");
+                bail!("{}", crate::tr!("join-needs-token"));
             }
             if self.ca_cert_hashes.is_empty() && !self.unsafe_skip_ca_verification {
-                bail!(
-                    "kubeadm join needs --discovery-token-ca-cert-hash sha256:<hex> \
-                     (or --discovery-token-unsafe-skip-ca-verification)"
-                );
+                bail!("{}", crate::tr!("join-needs-ca-hash"));
             }
         }
         Ok(api)
@@ -246,7 +243,8 @@ impl ConfigInput {
 fn check_version(version: &str, minor: u32) -> Result<()> {
     let bad = || {
         anyhow::anyhow!(
-            "Kubernetes version {version:?} does not look like v1.{minor}.N (it must start with v)"
+            "{}",
+            crate::tr!("kube-version-shape", format!("{version:?}"), minor)
         )
     };
     let rest = version.strip_prefix("v1.").ok_or_else(bad)?;

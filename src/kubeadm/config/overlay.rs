@@ -69,8 +69,8 @@ struct Doc {
 fn parse(admin_yaml: &str, source: &str) -> Result<(Vec<Doc>, Option<KubeadmApi>)> {
     let values = parse_documents(admin_yaml).map_err(|e| {
         anyhow!(
-            "{source}: not a valid YAML configuration: {}",
-            one_line(&e.to_string())
+            "{source}: {}",
+            crate::tr!("config-not-yaml", one_line(&e.to_string()))
         )
     })?;
     let mut docs = Vec::new();
@@ -78,21 +78,19 @@ fn parse(admin_yaml: &str, source: &str) -> Result<(Vec<Doc>, Option<KubeadmApi>
     for (i, value) in values.into_iter().enumerate() {
         let field = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_string);
         let (Some(api_version), Some(kind)) = (field("apiVersion"), field("kind")) else {
-            bail!(
-                "{source}: document {} has no apiVersion and kind; every document needs both",
-                i + 1
-            );
+            bail!("{source}: {}", crate::tr!("config-no-kind", i + 1));
         };
         if let Some(version) = api_version.strip_prefix("kubeadm.k8s.io/") {
             let this = KubeadmApi::parse(&api_version).ok_or_else(|| {
                 anyhow!(
-                    "{source}: apiVersion {api_version} is not supported (u7s knows kubeadm.k8s.io/v1beta3 and v1beta4); convert it with `kubeadm config migrate --old-config {source} --new-config NEW-FILE`"
+                    "{source}: {}",
+                    crate::tr!("config-api-unsupported", api_version, source)
                 )
             })?;
             if api.is_some_and(|a| a != this) {
                 bail!(
-                    "{source}: mixes kubeadm API versions ({} and {version}); write all kubeadm documents in one version",
-                    api.unwrap().as_str()
+                    "{source}: {}",
+                    crate::tr!("config-api-mixed", api.unwrap().as_str(), version)
                 );
             }
             api = Some(this);
@@ -104,7 +102,10 @@ fn parse(admin_yaml: &str, source: &str) -> Result<(Vec<Doc>, Option<KubeadmApi>
         };
         if let Some(expected) = expected {
             if api_version != expected {
-                bail!("{source}: {kind} has apiVersion {api_version}; use {expected}");
+                bail!(
+                    "{source}: {}",
+                    crate::tr!("config-kind-api", kind, api_version, expected)
+                );
             }
         }
         docs.push(Doc {
@@ -201,17 +202,23 @@ impl Editor<'_> {
         for key in parents {
             cur = child_mapping(cur, key).map_err(|_| {
                 anyhow!(
-                    "{}: {kind}.{} is not a mapping; fix the file",
+                    "{}: {}",
                     self.source,
-                    parents.join(".")
+                    crate::tr!(
+                        "config-not-mapping",
+                        format!("{kind}.{}", parents.join("."))
+                    )
                 )
             })?;
         }
         let map = as_mapping(cur).map_err(|_| {
             anyhow!(
-                "{}: {kind}.{} is not a mapping; fix the file",
+                "{}: {}",
                 self.source,
-                parents.join(".")
+                crate::tr!(
+                    "config-not-mapping",
+                    format!("{kind}.{}", parents.join("."))
+                )
             )
         })?;
         let key = Value::from(*last);
@@ -222,10 +229,14 @@ impl Editor<'_> {
             (_, Some(v)) if *v == value => return Ok(()),
             (Mode::Force, Some(_)) => {}
             (Mode::Check, Some(v)) => bail!(
-                "{}: {name} is {} but u7s prepared this node for {}; remove the field or make them equal",
+                "{}: {}",
                 self.source,
-                scalar_string(v).unwrap_or_else(|| "not a scalar".to_string()),
-                scalar_string(&value).unwrap_or_default(),
+                crate::tr!(
+                    "config-field-differs",
+                    name,
+                    scalar_string(v).unwrap_or_else(|| crate::tr!("config-not-scalar")),
+                    scalar_string(&value).unwrap_or_default()
+                )
             ),
         }
         map.insert(key, value);
@@ -246,13 +257,16 @@ impl Editor<'_> {
         let report = format!("{kind}.{}.{name}", path.join("."));
         let bad = |source: &str| {
             anyhow!(
-                "{source}: {kind}.{} does not have the {} form of {}; fix the file",
-                path.join("."),
-                match api {
-                    KubeadmApi::V1Beta3 => "map",
-                    KubeadmApi::V1Beta4 => "list-of-{name, value}",
-                },
-                api.as_str()
+                "{source}: {}",
+                crate::tr!(
+                    "config-extra-args-form",
+                    format!("{kind}.{}", path.join(".")),
+                    match api {
+                        KubeadmApi::V1Beta3 => "map",
+                        KubeadmApi::V1Beta4 => "list-of-{name, value}",
+                    },
+                    api.as_str()
+                )
             )
         };
         let (last, parents) = path.split_last().expect("a non-empty path");
@@ -339,23 +353,24 @@ pub fn overlay(
     if let Some(api) = file_api {
         if !api.accepted_by(input.minor) {
             bail!(
-                "{source}: apiVersion {} does not fit Kubernetes {} (kubeadm 1.{} reads {}); change apiVersion to {}{}",
-                api.as_str(),
-                input.kubernetes_version,
-                input.minor,
-                KubeadmApi::ALL
-                    .iter()
-                    .filter(|a| a.accepted_by(input.minor))
-                    .map(|a| a.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" or "),
-                our_api.as_str(),
-                match api {
-                    KubeadmApi::V1Beta3 => format!(
-                        " (`kubeadm config migrate --old-config {source} --new-config NEW-FILE` converts it)"
-                    ),
-                    KubeadmApi::V1Beta4 => " and extraArgs to the map form".to_string(),
-                },
+                "{source}: {}",
+                crate::tr!(
+                    "config-api-misfit",
+                    api.as_str(),
+                    input.kubernetes_version,
+                    input.minor,
+                    KubeadmApi::ALL
+                        .iter()
+                        .filter(|a| a.accepted_by(input.minor))
+                        .map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(&crate::tr!("word-or")),
+                    our_api.as_str(),
+                    match api {
+                        KubeadmApi::V1Beta3 => crate::tr!("config-api-misfit-migrate", source),
+                        KubeadmApi::V1Beta4 => crate::tr!("config-api-misfit-map"),
+                    }
+                )
             );
         }
     }
@@ -364,9 +379,14 @@ pub fn overlay(
     let joining = input.role != Role::InitMaster;
     if joining && facts.control_plane_join != (input.role == Role::ControlPlaneJoin) {
         bail!(
-            "{source}: the JoinConfiguration {} controlPlane but u7s prepared a {}; make the file and the command line agree",
-            if facts.control_plane_join { "has" } else { "has no" },
-            if input.role == Role::ControlPlaneJoin { "control-plane join" } else { "worker join" },
+            "{source}: {}",
+            match (
+                facts.control_plane_join,
+                input.role == Role::ControlPlaneJoin
+            ) {
+                (true, _) => crate::tr!("config-join-has-cp"),
+                _ => crate::tr!("config-join-has-no-cp"),
+            }
         );
     }
 
@@ -384,9 +404,7 @@ pub fn overlay(
             continue;
         }
         if *kind == KIND_JOIN {
-            bail!(
-                "{source}: has no JoinConfiguration, which kubeadm join needs (discovery); add one"
-            );
+            bail!("{source}: {}", crate::tr!("config-no-join"));
         }
         let api_version = match *kind {
             KIND_KUBELET => KUBELET_API,

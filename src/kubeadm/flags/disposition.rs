@@ -40,13 +40,13 @@ pub enum Disposition {
     Help,
 }
 
-const CRI_SOCKET: &str =
+pub const CRI_SOCKET: &str =
     "u7s always uses CRI-O at unix:///run/crio/crio.sock inside the rootless namespaces";
-const ROOTFS: &str =
+pub const ROOTFS: &str =
     "not supported by rootless u7s: kubeadm runs inside the rootlesskit namespaces, not in a chroot";
-const KLOG: &str = "this klog flag cannot be given beside the generated --config (kubeadm refuses the mix) and has no configuration field";
+pub const KLOG: &str = "this klog flag cannot be given beside the generated --config (kubeadm refuses the mix) and has no configuration field";
 /// Never returned for a flag of the table (a test checks it).
-const UNMAPPED: &str = "u7s has no mapping for this flag";
+pub const UNMAPPED: &str = "u7s has no mapping for this flag";
 
 /// The disposition of `--name` for `sub` in `minor`; `None` if kubeadm has no
 /// such flag there.

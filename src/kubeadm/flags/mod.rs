@@ -31,7 +31,7 @@ mod contract_tests;
 mod tests;
 
 pub use command::{KubeMinor, Subcommand};
-pub use disposition::{disposition, Disposition};
+pub use disposition::{disposition, Disposition, CRI_SOCKET, KLOG, ROOTFS, UNMAPPED};
 pub use error::FlagError;
 pub use parse::parse;
 pub use result::{ParsedCommand, SetFlag};
