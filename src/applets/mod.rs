@@ -13,6 +13,7 @@ mod inside;
 mod kubeadm;
 mod kubectl;
 mod kubelet;
+mod leading;
 mod nsenter;
 mod ping_group_range;
 mod rootlessctl;

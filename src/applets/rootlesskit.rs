@@ -3,6 +3,7 @@
 
 use std::ffi::OsString;
 
+use super::leading;
 use crate::stack::rootlesskit::{self, CHILD_MARKER};
 
 const HELP: &str = "\
@@ -24,46 +25,9 @@ Environment:
   U7S_DEBUG=1                debug messages on stderr
 ";
 
-/// Our leading options, then the command (after an optional `--`).
-fn parse(args: Vec<OsString>) -> Result<(u8, bool, Vec<OsString>), String> {
-    let mut verbosity = 0;
-    let mut rest = args.into_iter().peekable();
-    while let Some(arg) = rest.peek().map(|a| a.to_string_lossy().into_owned()) {
-        match arg.as_str() {
-            "-h" | "--help" => return Ok((verbosity, true, Vec::new())),
-            "--" => {
-                rest.next();
-                break;
-            }
-            "-v" | "--v" => {
-                rest.next();
-                let value = rest
-                    .next()
-                    .ok_or_else(|| crate::tr!("flag-needs-argument-v"))?;
-                verbosity = level(&value.to_string_lossy())?;
-            }
-            other if other.starts_with("-v") || other.starts_with("--v=") => {
-                let value = other.trim_start_matches("--v=").trim_start_matches("-v");
-                verbosity = level(value.trim_start_matches('='))?;
-                rest.next();
-            }
-            other if other.starts_with('-') => return Err(crate::tr!("unknown-option", other)),
-            _ => break,
-        }
-    }
-    Ok((verbosity, false, rest.collect()))
-}
-
-fn level(value: &str) -> Result<u8, String> {
-    value
-        .parse::<u8>()
-        .map(|v| v.min(9))
-        .map_err(|_| crate::tr!("bad-verbosity", format!("{value:?}")))
-}
-
 pub fn main(args: Vec<OsString>) -> i32 {
-    let (verbosity, help, cmd) = match parse(args) {
-        Ok(parsed) => parsed,
+    let (verbosity, help, cmd) = match leading::parse(args, leading::Unknown::Refuse) {
+        Ok(l) => (l.verbosity, l.help, l.command),
         Err(msg) => {
             crate::log::init("rootlesskit", 0);
             tracing::error!("{msg}");
@@ -96,6 +60,10 @@ mod tests {
 
     fn os(args: &[&str]) -> Vec<OsString> {
         args.iter().map(OsString::from).collect()
+    }
+
+    fn parse(args: Vec<OsString>) -> Result<(u8, bool, Vec<OsString>), String> {
+        leading::parse(args, leading::Unknown::Refuse).map(|l| (l.verbosity, l.help, l.command))
     }
 
     #[test]
