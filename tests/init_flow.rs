@@ -52,7 +52,7 @@ exit 0
 const SYSTEMCTL: &str = r#"#!/bin/sh
 echo "$*" >> "$U7S_TEST_RECORDS/systemctl"
 case "$*" in
-*"start u7s-rootlesskit.service"*)
+*"start u7s.target"*)
     mkdir -p "$U7S_ROOT/run/user/$U7S_TEST_UID/usernetes/crio"
     : > "$U7S_ROOT/run/user/$U7S_TEST_UID/usernetes/crio/crio.sock" ;;
 esac
@@ -267,7 +267,7 @@ fn kubeadm_init_prepares_the_host_runs_kubeadm_inside_and_finishes() {
     );
     let systemctl = h.record("systemctl");
     for line in [
-        "--user -M u7s-admin@ start u7s-rootlesskit.service",
+        "--user -M u7s-admin@ start u7s.target",
         "enable --now u7s.service",
         "restart u7s.service",
     ] {
@@ -388,7 +388,8 @@ fn every_preflight_failure_is_one_line_exit_1_and_changes_nothing() {
         (
             "tool",
             |h| std::fs::remove_file(h.stubs.root.join("stubs/crio")).unwrap(),
-            "crio is not installed",
+            // The path the admin set (U7S_CRIO), not the default.
+            "/stubs/crio; install it",
         ),
     ];
     for (tag, break_it, needle) in cases {

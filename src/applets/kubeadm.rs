@@ -82,7 +82,17 @@ pub fn route(args: &[OsString]) -> Route {
 fn tool_path(tool: Tool) -> (String, bool) {
     match tools::resolve(tool) {
         Ok(path) => (path.display().to_string(), true),
-        Err(_) => (tool.default_path().display().to_string(), false),
+        // Unusable: name the path the admin set (preflight then says that one
+        // is missing), else the default.
+        Err(_) => {
+            let set = std::env::var(tool.env_var())
+                .ok()
+                .filter(|v| v.starts_with('/'));
+            (
+                set.unwrap_or_else(|| tool.default_path().display().to_string()),
+                false,
+            )
+        }
     }
 }
 

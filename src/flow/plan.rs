@@ -224,6 +224,9 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
             })
             .collect(),
     });
+    // The whole target, kubelet included: kubeadm inside cannot reach systemd
+    // to start the kubelet itself, and u7s-kubelet.service retries until
+    // kubeadm has written its configuration.
     steps.push(Step {
         title: crate::tr_id!("step-start-stack"),
         actions: vec![
@@ -235,7 +238,7 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
                     "-M",
                     &format!("{}@", input.admin_name),
                     "start",
-                    "u7s-rootlesskit.service",
+                    "u7s.target",
                 ],
             ),
             Action::WaitForSocket {
@@ -427,7 +430,7 @@ mod tests {
             pos("Moving the previous cluster's files aside")
                 < pos("Writing the audit policy and the CNI manifest")
         );
-        assert!(pos("Starting rootlesskit and crio") < pos("Pulling the images"));
+        assert!(pos("Starting rootlesskit, crio and kubelet") < pos("Pulling the images"));
         assert!(pos("Pulling the images") < pos("Running kubeadm init"));
     }
 

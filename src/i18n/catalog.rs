@@ -90,7 +90,7 @@ pub static CATALOG: &[Entry] = &[
     e!("step-write-kubeadm-config", "Writing the kubeadm configuration", "Запись конфигурации kubeadm"),
     e!("step-write-audit-cni", "Writing the audit policy and the CNI manifest", "Запись политики аудита и манифеста CNI"),
     e!("step-write-cni-conf", "Writing the CNI configuration", "Запись конфигурации CNI"),
-    e!("step-start-stack", "Starting rootlesskit and crio", "Запуск rootlesskit и crio"),
+    e!("step-start-stack", "Starting rootlesskit, crio and kubelet", "Запуск rootlesskit, crio и kubelet"),
     e!("step-pull-images", "Pulling the images", "Загрузка образов"),
     e!("step-kubeadm-init", "Running kubeadm init", "Выполнение kubeadm init"),
     e!("step-kubeadm-join", "Running kubeadm join", "Выполнение kubeadm join"),
