@@ -11,11 +11,12 @@
 //! in [`alt_image`] alone so that it can be corrected in one place. The
 //! caller passes `<registry>/<platform>` or `None` for the upstream images.
 
-use std::net::IpAddr;
-
 use anyhow::{anyhow, bail, Context, Result};
 use serde_yaml::Value;
 
+use super::workload::{
+    check_ipv4_cidr, checked_registry, for_each_container, images, rename_image,
+};
 use super::{documents_to_string, parse_documents};
 
 /// The calico version u7s ships (the tag of all three images).
@@ -35,16 +36,8 @@ pub fn bundled() -> &'static str {
 /// Deployment moved to `registry` (see the module documentation) and
 /// calico-node's `CALICO_IPV4POOL_CIDR` set to `pod_cidr`.
 pub fn calico_manifest(registry: Option<&str>, pod_cidr: &str) -> Result<String> {
-    let registry = registry
-        .map(|r| {
-            let r = r.trim_end_matches('/');
-            if r.is_empty() || r.contains("://") || r.chars().any(char::is_whitespace) {
-                bail!("{}", crate::tr!("calico-bad-registry", format!("{r:?}")));
-            }
-            Ok(r)
-        })
-        .transpose()?;
-    check_ipv4_cidr(pod_cidr)?;
+    let registry = checked_registry("calico", registry)?;
+    check_ipv4_cidr("calico", pod_cidr)?;
 
     let mut docs = parse_documents(MANIFEST).context("the bundled calico manifest")?;
     let mut images = 0;
@@ -58,22 +51,15 @@ pub fn calico_manifest(registry: Option<&str>, pod_cidr: &str) -> Result<String>
         if !WORKLOADS.contains(&kind.as_str()) {
             continue;
         }
-        let spec = pod_spec_mut(doc)?;
-        for list in ["initContainers", "containers"] {
-            let Some(containers) = spec.get_mut(list).and_then(Value::as_sequence_mut) else {
-                continue;
-            };
-            for container in containers {
-                if let (Some(registry), Some(image)) = (registry, container.get_mut("image")) {
-                    let old = image
-                        .as_str()
-                        .ok_or_else(|| anyhow!("calico {kind}: an image is not a string"))?;
-                    *image = Value::from(alt_image(registry, old)?);
+        for_each_container("calico", doc, |container| {
+            if let Some(registry) = registry {
+                if rename_image("calico", container, |old| alt_image(registry, old))? {
                     images += 1;
                 }
-                cidrs += set_env(container, "CALICO_IPV4POOL_CIDR", pod_cidr);
             }
-        }
+            cidrs += set_env(container, "CALICO_IPV4POOL_CIDR", pod_cidr);
+            Ok(())
+        })?;
     }
     if cidrs != 1 || (registry.is_some() && images == 0) {
         bail!("{}", crate::tr!("calico-manifest-incomplete"));
@@ -84,25 +70,7 @@ pub fn calico_manifest(registry: Option<&str>, pod_cidr: &str) -> Result<String>
 /// The images `calico_manifest(registry, ..)` refers to, without duplicates,
 /// in manifest order (for pre-pulling them into u7s-admin's storage).
 pub fn calico_images(registry: Option<&str>) -> Result<Vec<String>> {
-    let text = calico_manifest(registry, "192.168.0.0/16")?;
-    let mut images: Vec<String> = Vec::new();
-    for doc in parse_documents(&text)? {
-        let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
-        if !WORKLOADS.contains(&kind) {
-            continue;
-        }
-        let spec = &doc["spec"]["template"]["spec"];
-        for list in ["initContainers", "containers"] {
-            for c in spec[list].as_sequence().into_iter().flatten() {
-                if let Some(image) = c["image"].as_str() {
-                    if !images.iter().any(|i| i == image) {
-                        images.push(image.to_string());
-                    }
-                }
-            }
-        }
-    }
-    Ok(images)
+    images(&calico_manifest(registry, "192.168.0.0/16")?, &WORKLOADS)
 }
 
 /// `docker.io/calico/<name>:<tag>` → `<registry>/calico-<name>:<tag>`.
@@ -121,14 +89,6 @@ pub fn alt_image(registry: &str, image: &str) -> Result<String> {
     Ok(format!("{registry}/calico-{name}:{tag}"))
 }
 
-fn pod_spec_mut(workload: &mut Value) -> Result<&mut Value> {
-    workload
-        .get_mut("spec")
-        .and_then(|s| s.get_mut("template"))
-        .and_then(|t| t.get_mut("spec"))
-        .ok_or_else(|| anyhow!("a calico workload without spec.template.spec"))
-}
-
 /// Set the value of the container's env entry `name`, if it has one; returns
 /// how many entries it set (0 or 1).
 fn set_env(container: &mut Value, name: &str, value: &str) -> usize {
@@ -145,18 +105,6 @@ fn set_env(container: &mut Value, name: &str, value: &str) -> usize {
         }
     }
     set
-}
-
-fn check_ipv4_cidr(cidr: &str) -> Result<()> {
-    let bad =
-        || anyhow!("calico: bad pod network {cidr:?} (want an IPv4 CIDR like 192.168.0.0/16)");
-    let (addr, len) = cidr.split_once('/').ok_or_else(bad)?;
-    let addr: IpAddr = addr.parse().map_err(|_| bad())?;
-    let len: u8 = len.parse().map_err(|_| bad())?;
-    if !addr.is_ipv4() || len > 32 {
-        return Err(bad());
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -8,11 +8,12 @@
 //! caller passes `<registry>/<platform>` (e.g. `registry.local/k8s-p10`, its
 //! image repository) or `None` for the upstream images (`docker.io/flannel/...`).
 
-use std::net::IpAddr;
-
 use anyhow::{anyhow, bail, Context, Result};
 use serde_yaml::Value;
 
+use super::workload::{
+    check_ipv4_cidr, checked_registry, for_each_container, images, rename_image,
+};
 use super::{documents_to_string, parse_documents};
 
 /// The flannel version u7s ships.
@@ -31,16 +32,8 @@ pub fn bundled() -> &'static str {
 /// `registry` (see the module documentation) and net-conf.json's `Network`
 /// set to `pod_cidr`.
 pub fn flannel_manifest(registry: Option<&str>, pod_cidr: &str) -> Result<String> {
-    let registry = registry
-        .map(|r| {
-            let r = r.trim_end_matches('/');
-            if r.is_empty() || r.contains("://") || r.chars().any(char::is_whitespace) {
-                bail!("{}", crate::tr!("flannel-bad-registry", format!("{r:?}")));
-            }
-            Ok(r)
-        })
-        .transpose()?;
-    check_ipv4_cidr(pod_cidr)?;
+    let registry = checked_registry("flannel", registry)?;
+    check_ipv4_cidr("flannel", pod_cidr)?;
 
     let mut docs =
         parse_documents(MANIFEST).with_context(|| crate::tr!("flannel-bundled-manifest"))?;
@@ -50,7 +43,12 @@ pub fn flannel_manifest(registry: Option<&str>, pod_cidr: &str) -> Result<String
         match doc.get("kind").and_then(Value::as_str) {
             Some("DaemonSet") => {
                 if let Some(registry) = registry {
-                    images += move_images(doc, registry)?;
+                    for_each_container("flannel", doc, |c| {
+                        if rename_image("flannel", c, |old| alt_image(registry, old))? {
+                            images += 1;
+                        }
+                        Ok(())
+                    })?;
                 }
             }
             Some("ConfigMap") => {
@@ -71,61 +69,10 @@ pub fn flannel_manifest(registry: Option<&str>, pod_cidr: &str) -> Result<String
 /// The images `flannel_manifest(registry, ..)` refers to, without duplicates,
 /// in manifest order (for pre-pulling them into u7s-admin's storage).
 pub fn flannel_images(registry: Option<&str>) -> Result<Vec<String>> {
-    let text = flannel_manifest(registry, "10.244.0.0/16")?;
-    let mut images: Vec<String> = Vec::new();
-    for doc in parse_documents(&text)? {
-        if doc.get("kind").and_then(Value::as_str) != Some("DaemonSet") {
-            continue;
-        }
-        let spec = &doc["spec"]["template"]["spec"];
-        for list in ["initContainers", "containers"] {
-            for c in spec[list].as_sequence().into_iter().flatten() {
-                if let Some(image) = c["image"].as_str() {
-                    if !images.iter().any(|i| i == image) {
-                        images.push(image.to_string());
-                    }
-                }
-            }
-        }
-    }
-    Ok(images)
-}
-
-fn check_ipv4_cidr(cidr: &str) -> Result<()> {
-    let bad = || anyhow!("{}", crate::tr!("flannel-bad-network", format!("{cidr:?}")));
-    let (addr, len) = cidr.split_once('/').ok_or_else(bad)?;
-    let addr: IpAddr = addr.parse().map_err(|_| bad())?;
-    let len: u8 = len.parse().map_err(|_| bad())?;
-    if !addr.is_ipv4() || len > 32 {
-        return Err(bad());
-    }
-    Ok(())
-}
-
-/// Rename the images of `spec.template.spec.{initContainers,containers}[]`.
-fn move_images(daemonset: &mut Value, registry: &str) -> Result<usize> {
-    let mut moved = 0;
-    let spec = daemonset
-        .get_mut("spec")
-        .and_then(|s| s.get_mut("template"))
-        .and_then(|t| t.get_mut("spec"))
-        .ok_or_else(|| anyhow!("{}", crate::tr!("flannel-no-pod-spec")))?;
-    for list in ["initContainers", "containers"] {
-        let Some(containers) = spec.get_mut(list).and_then(Value::as_sequence_mut) else {
-            continue;
-        };
-        for container in containers {
-            let Some(image) = container.get_mut("image") else {
-                continue;
-            };
-            let old = image
-                .as_str()
-                .ok_or_else(|| anyhow!("{}", crate::tr!("flannel-image-not-string")))?;
-            *image = Value::from(alt_image(registry, old)?);
-            moved += 1;
-        }
-    }
-    Ok(moved)
+    images(
+        &flannel_manifest(registry, "10.244.0.0/16")?,
+        &["DaemonSet"],
+    )
 }
 
 /// `docker.io/flannel/flannel-cni-plugin:v1.7.1-flannel1` →

@@ -25,6 +25,7 @@ pub mod flannel;
 pub mod mask;
 mod overlay;
 pub mod types;
+mod workload;
 
 use std::collections::BTreeMap;
 
