@@ -30,6 +30,10 @@ pub enum Tool {
     Systemctl,
     /// iproute2's `ip`, in /sbin on ALT (and through the /usr merge elsewhere).
     Ip,
+    /// shadow's account tools and logind's client, to create u7s-admin.
+    Useradd,
+    Groupadd,
+    Loginctl,
 }
 
 /// The real tools a node needs, in the order preflight reports them.
@@ -60,6 +64,9 @@ impl Tool {
             Tool::Newuidmap => "newuidmap",
             Tool::Systemctl => "systemctl",
             Tool::Ip => "ip",
+            Tool::Useradd => "useradd",
+            Tool::Groupadd => "groupadd",
+            Tool::Loginctl => "loginctl",
         }
     }
 
@@ -69,8 +76,12 @@ impl Tool {
     }
 
     pub fn default_path(self) -> PathBuf {
-        if self == Tool::Ip {
-            return PathBuf::from("/sbin/ip");
+        match self {
+            Tool::Ip => return PathBuf::from("/sbin/ip"),
+            Tool::Useradd | Tool::Groupadd => {
+                return Path::new("/usr/sbin").join(self.name());
+            }
+            _ => {}
         }
         Path::new("/usr/bin").join(self.name())
     }

@@ -573,3 +573,70 @@ fn init_killed_at_each_step_then_rerun_converges_and_loses_nothing() {
         );
     }
 }
+
+#[test]
+fn kubeadm_init_creates_a_missing_u7s_admin_after_the_preflight() {
+    if !require_host() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let h = host("create-admin");
+    let a = admin();
+    // No u7s-admin and no lingering on this host yet.
+    h.tree
+        .write("etc/passwd", "root:x:0:0:root:/root:/bin/bash\n");
+    std::fs::remove_file(h.path("/var/lib/systemd/linger/u7s-admin")).unwrap();
+    // Stand-ins that do what shadow's tools and loginctl do, in the tree (the
+    // account gets the uid of this machine's real u7s-admin, whose namespaces
+    // the test uses).
+    h.stubs.script("groupadd", RECORDER);
+    h.stubs.script(
+        "useradd",
+        &format!(
+            "#!/bin/sh\necho \"$*\" >> \"$U7S_TEST_RECORDS/useradd\"\necho 'u7s-admin:x:{}:{}:usernet user account:/var/lib/u7s-admin:/bin/sh' >> \"$U7S_ROOT/etc/passwd\"\n",
+            a.uid, a.gid
+        ),
+    );
+    h.stubs.script(
+        "loginctl",
+        "#!/bin/sh\necho \"$*\" >> \"$U7S_TEST_RECORDS/loginctl\"\nmkdir -p \"$U7S_ROOT/var/lib/systemd/linger\" && : > \"$U7S_ROOT/var/lib/systemd/linger/$2\"\n",
+    );
+    let stub = |name: &str| h.stubs.root.join("stubs").join(name);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_u7s"));
+    cmd.args(["kubeadm", "init", "--ignore-preflight-errors=Port"]);
+    h.configure(&mut cmd, rootlesskit());
+    cmd.env("U7S_USERADD", stub("useradd"))
+        .env("U7S_GROUPADD", stub("groupadd"))
+        .env("U7S_LOGINCTL", stub("loginctl"));
+    let out = run(&mut cmd);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    // Preflight and the account first, then the whole plan made again with
+    // the account's real uid.
+    let created = err
+        .find("[2/2] Creating u7s-admin")
+        .expect("the account step");
+    let remade = err
+        .find("[1/17] Checking the host")
+        .expect("the remade plan");
+    assert!(created < remade, "{err}");
+    assert_eq!(h.record("groupadd"), "-r -f u7s-admin\n");
+    assert_eq!(
+        h.record("useradd"),
+        "-r -M -g u7s-admin -d /var/lib/u7s-admin -s /bin/sh -c usernet user account u7s-admin\n"
+    );
+    assert_eq!(h.record("loginctl"), "enable-linger u7s-admin\n");
+    assert_eq!(mode_owner(&h.path("/var/lib/u7s-admin")), (0o700, a.uid));
+    assert!(std::fs::read_to_string(h.path("/etc/subuid"))
+        .unwrap()
+        .contains("u7s-admin:"));
+    assert_eq!(
+        std::fs::read_to_string(h.path("/etc/podsec/u7s/config/state")).unwrap(),
+        "done init\n"
+    );
+    let env = std::fs::read_to_string(h.path("/etc/podsec/u7s/config/env")).unwrap();
+    assert!(
+        env.contains(&format!("U7S_UID='{}'", a.uid)),
+        "the real uid, not the placeholder: {env}"
+    );
+}

@@ -120,6 +120,11 @@ fn run_context() -> RunContext {
         kubeadm,
         kubectl: tool_path(Tool::Kubectl).0,
         systemctl: tool_path(Tool::Systemctl).0,
+        account_tools: crate::flow::plan::AccountTools {
+            useradd: tool_path(Tool::Useradd).0,
+            groupadd: tool_path(Tool::Groupadd).0,
+            loginctl: tool_path(Tool::Loginctl).0,
+        },
         tools: tools::NODE_TOOLS
             .iter()
             .map(|t| (t.name().to_owned(), tool_path(*t).0))
@@ -134,18 +139,12 @@ fn own(cmd: &str, args: Vec<OsString>) -> i32 {
     } else {
         Subcommand::Join
     };
-    let prepared = match command::prepare(sub, &args, &run_context()) {
+    let ctx = run_context();
+    let mut prepared = match command::prepare(sub, &args, &ctx) {
         Ok(prepared) => prepared,
         // `kubeadm init phase ...`: the real kubeadm's business.
         Err(Failure::Flags(FlagError::PhaseSubcommand(_))) => return inside(args),
-        Err(Failure::Flags(e)) => {
-            eprintln!("{}", e.kubeadm_message());
-            return e.exit_code();
-        }
-        Err(Failure::Other(e)) => {
-            tracing::error!("{}", one_line(&format!("{e:#}")));
-            return 1;
-        }
+        Err(failure) => return report(failure),
     };
     for note in &prepared.notes {
         tracing::warn!("{note}");
@@ -172,10 +171,45 @@ fn own(cmd: &str, args: Vec<OsString>) -> i32 {
         .list("ignore-preflight-errors")
         .map(<[String]>::to_vec)
         .unwrap_or_default();
+    if prepared.admin_missing {
+        // Preflight, then the account; the rest of the plan depends on the
+        // new uid, so it is made again once the account exists.
+        let first = &prepared.plan[..2];
+        if let Err(failure) = executor(&root, &prepared.admin, ignore.clone()).run(first) {
+            tracing::error!("{}", failure.message);
+            return 1;
+        }
+        prepared = match command::prepare(sub, &args, &ctx) {
+            Ok(p) if !p.admin_missing => p,
+            Ok(_) => {
+                tracing::error!(
+                    "{}",
+                    crate::tr!("admin-not-created", crate::users::admin_user_name())
+                );
+                return 1;
+            }
+            Err(failure) => return report(failure),
+        };
+    }
     match executor(&root, &prepared.admin, ignore).run(&prepared.plan) {
         Ok(()) => 0,
         Err(failure) => {
             tracing::error!("{}", failure.message);
+            1
+        }
+    }
+}
+
+/// Prints why preparing failed (kubeadm's own words for its flags) and
+/// returns the status to exit with.
+fn report(failure: Failure) -> i32 {
+    match failure {
+        Failure::Flags(e) => {
+            eprintln!("{}", e.kubeadm_message());
+            e.exit_code()
+        }
+        Failure::Other(e) => {
+            tracing::error!("{}", one_line(&format!("{e:#}")));
             1
         }
     }

@@ -34,6 +34,8 @@ pub struct RunContext {
     pub systemctl: String,
     /// Every real tool a node needs: (name, path), for preflight.
     pub tools: Vec<(String, String)>,
+    /// useradd, groupadd and loginctl, for creating u7s-admin.
+    pub account_tools: plan::AccountTools,
 }
 
 /// Why preparing failed: kubeadm's own parse errors keep kubeadm's wording.
@@ -63,6 +65,9 @@ pub struct Prepared {
     /// assumptions a dry run made, kubeadm's deprecation warnings.
     pub notes: Vec<String>,
     pub dry_run: bool,
+    /// u7s-admin does not exist yet: the plan's second step creates it, and
+    /// everything after was made with a placeholder uid.
+    pub admin_missing: bool,
 }
 
 fn minor_of(version: &str) -> Option<u8> {
@@ -142,27 +147,26 @@ pub fn prepare(sub: Subcommand, args: &[OsString], ctx: &RunContext) -> Result<P
     }
     let dry_run = parsed.bool("dry-run").unwrap_or(false);
 
+    // A missing account is created after the preflight; until then the plan
+    // is made with a placeholder, and made again once the account exists.
+    let mut admin_missing = false;
     let admin = match AdminUser::lookup_under(&ctx.root)? {
         Some(admin) => admin,
-        None if dry_run => {
+        None => {
             let placeholder = crate::users::parse_passwd(
                 "u7s-admin:x:999:999::/var/lib/u7s-admin:/bin/bash",
                 "u7s-admin",
             )
             .expect("placeholder passwd line");
-            notes.push(crate::tr!(
-                "dry-run-no-admin",
-                crate::users::admin_user_name(),
-                ctx.root.path("/etc/passwd").display()
-            ));
+            if dry_run {
+                notes.push(crate::tr!(
+                    "dry-run-no-admin",
+                    crate::users::admin_user_name(),
+                    ctx.root.path("/etc/passwd").display()
+                ));
+            }
+            admin_missing = true;
             placeholder
-        }
-        None => {
-            return Err(anyhow!(
-                "{}",
-                crate::tr!("no-admin", crate::users::admin_user_name())
-            )
-            .into())
         }
     };
 
@@ -310,6 +314,7 @@ pub fn prepare(sub: Subcommand, args: &[OsString], ctx: &RunContext) -> Result<P
         cni_conf,
         audit_policy: include_str!("../../data/audit/policy.yaml").to_owned(),
         tools: ctx.tools.clone(),
+        create_admin: admin_missing.then(|| ctx.account_tools.clone()),
     });
     Ok(Prepared {
         parsed,
@@ -320,6 +325,7 @@ pub fn prepare(sub: Subcommand, args: &[OsString], ctx: &RunContext) -> Result<P
         plan,
         notes,
         dry_run,
+        admin_missing,
     })
 }
 

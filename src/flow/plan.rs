@@ -33,6 +33,47 @@ pub struct PlanInput {
     pub audit_policy: String,
     /// The real tools preflight checks: (name, absolute path).
     pub tools: Vec<(String, String)>,
+    /// Create u7s-admin (it does not exist yet) with these tools.
+    pub create_admin: Option<AccountTools>,
+}
+
+/// The tools that create the account: (useradd, groupadd, loginctl) paths.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountTools {
+    pub useradd: String,
+    pub groupadd: String,
+    pub loginctl: String,
+}
+
+/// The step that creates u7s-admin as the podsec-k8s package would: a system
+/// group and user with its home under /var/lib, lingering on so that its user
+/// manager runs without a login. (Its subordinate ids come in a later step.)
+fn create_admin_step(input: &PlanInput, tools: &AccountTools) -> Step {
+    let name = input.admin_name.as_str();
+    Step {
+        title: crate::tr_id!("step-create-admin"),
+        actions: vec![
+            run(Place::Host, &[&tools.groupadd, "-r", "-f", name]),
+            run(
+                Place::Host,
+                &[
+                    &tools.useradd,
+                    "-r",
+                    "-M",
+                    "-g",
+                    name,
+                    "-d",
+                    &input.admin_home,
+                    "-s",
+                    "/bin/sh",
+                    "-c",
+                    "usernet user account",
+                    name,
+                ],
+            ),
+            run(Place::Host, &[&tools.loginctl, "enable-linger", name]),
+        ],
+    }
 }
 
 /// Ports forwarded to this node's role (SPEC, child-side setup): they must be
@@ -96,15 +137,21 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
         Check::UserNamespaces,
         Check::Tun,
         Check::CgroupDelegation,
-        Check::Linger(input.admin_name.clone()),
         Check::NotInitialised,
         Check::NoEtcdData,
         Check::PortsFree(role_ports(role)),
     ]);
+    // A new account gets lingering when it is created.
+    if input.create_admin.is_none() {
+        checks.push(Check::Linger(input.admin_name.clone()));
+    }
     steps.push(Step {
         title: crate::tr_id!("step-check-host"),
         actions: checks.into_iter().map(Action::Check).collect(),
     });
+    if let Some(tools) = &input.create_admin {
+        steps.push(create_admin_step(input, tools));
+    }
     steps.push(Step {
         title: crate::tr_id!("step-ip-forward"),
         actions: vec![
@@ -166,6 +213,7 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
     steps.push(Step {
         title: crate::tr_id!("step-prepare-dirs"),
         actions: [
+            (home, 0o700),
             (paths::KUBERNETES_DIR, 0o755),
             (paths::MANIFESTS_DIR, 0o755),
             ("/etc/kubernetes/pki", 0o700),
@@ -389,6 +437,7 @@ mod tests {
             cni_conf: vec![("99-loopback.conf".into(), "{}\n".into())],
             audit_policy: "kind: Policy\n".into(),
             tools: vec![("kubeadm".into(), "/usr/bin/kubeadm".into())],
+            create_admin: None,
         }
     }
 

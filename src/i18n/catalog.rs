@@ -82,6 +82,8 @@ pub static CATALOG: &[Entry] = &[
     e!("tool-too-deep", "u7s called itself {} times in a row ({}); a tool override points back at a u7s shim", "u7s вызвал сам себя {} раз подряд ({}); переопределение программы указывает обратно на обёртку u7s"),
     // Step titles: English in the dry run's listing, the admin's language on stderr.
     e!("step-check-host", "Checking the host", "Проверка хоста"),
+    e!("step-create-admin", "Creating u7s-admin", "Создание u7s-admin"),
+    e!("admin-not-created", "user {} still does not exist after it was created; check useradd's messages above", "пользователь {} так и не появился после создания; смотрите сообщения useradd выше"),
     e!("step-ip-forward", "Enabling IPv4 forwarding", "Включение пересылки IPv4"),
     e!("step-write-settings", "Writing the settings", "Запись настроек"),
     e!("step-subids", "Giving u7s-admin subordinate ids", "Выделение подчинённых UID/GID для u7s-admin"),
@@ -141,7 +143,6 @@ pub static CATALOG: &[Entry] = &[
     e!("refused-klog", "this klog flag cannot be given beside the generated --config (kubeadm refuses the mix) and has no configuration field", "этот флаг klog нельзя указывать вместе со сгенерированным --config (kubeadm не принимает такую смесь), и поля конфигурации для него нет"),
     e!("refused-unmapped", "u7s has no mapping for this flag", "u7s не знает, как перенести этот флаг"),
     e!("dry-run-no-admin", "user {} does not exist yet ({} has no entry): the dry run shows uid 999 and home /var/lib/u7s-admin; a real run creates the user", "пользователя {} ещё нет (в {} нет записи): пробный запуск показывает uid 999 и домашний каталог /var/lib/u7s-admin; настоящий запуск создаст пользователя"),
-    e!("no-admin", "user {} does not exist; install podsec-k8s (it creates the user) and run again", "пользователь {} не существует; установите podsec-k8s (он создаёт пользователя) и повторите запуск"),
     e!("config-cannot-read", "--config {}: cannot read the file", "--config {}: не удалось прочитать файл"),
     e!("bind-port-range", "--apiserver-bind-port {}: give a port from 1 to 65535", "--apiserver-bind-port {}: укажите порт от 1 до 65535"),
     e!("dry-run-no-kubeadm", "no real kubeadm at {} and no U7S_KUBEVERSION: the dry run shows Kubernetes {}", "настоящего kubeadm в {} нет и U7S_KUBEVERSION не задана: пробный запуск показывает Kubernetes {}"),
