@@ -640,3 +640,54 @@ fn kubeadm_init_creates_a_missing_u7s_admin_after_the_preflight() {
         "the real uid, not the placeholder: {env}"
     );
 }
+
+/// On a terminal, the admin may answer the etcd-data failure: yes moves the
+/// data to a dated backup and goes on, no leaves everything as it was.
+#[test]
+fn on_a_terminal_earlier_etcd_data_is_moved_aside_only_when_confirmed() {
+    if !require_host() {
+        return;
+    }
+    if !prerequisite(
+        (!Path::new("/usr/bin/script").exists()).then(|| "util-linux script is missing".into()),
+    ) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for (answer, confirmed) in [("n\n", false), ("y\n", true)] {
+        let h = host(&format!("etcd-confirm-{confirmed}"));
+        h.tree
+            .write("var/lib/podsec/u7s/etcd/member/snap/db", "EARLIER-ETCD\n");
+        let before = h.tree.snapshot();
+        // `script` gives the flow a terminal (a pty) and types the answer.
+        let mut cmd = Command::new("/usr/bin/script");
+        cmd.args(["-qec"])
+            .arg(format!(
+                "{} kubeadm init --ignore-preflight-errors=Port",
+                env!("CARGO_BIN_EXE_u7s")
+            ))
+            .arg("/dev/null");
+        h.configure(&mut cmd, rootlesskit());
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        let mut child = spawn(&mut cmd);
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), answer.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let shown = text(&out.stdout);
+        assert!(
+            shown.contains("Move it aside to a dated backup and go on? [y/N]"),
+            "{shown}"
+        );
+        if confirmed {
+            assert!(out.status.success(), "{shown}");
+            assert!(!h.path("/var/lib/podsec/u7s/etcd/member/snap").exists());
+            assert!(
+                backups_hold(&h, "db", "EARLIER-ETCD\n"),
+                "the etcd data is in a backup"
+            );
+        } else {
+            assert_eq!(out.status.code(), Some(1), "{shown}");
+            assert_eq!(before, h.tree.snapshot(), "a no changes nothing");
+        }
+    }
+}

@@ -93,6 +93,7 @@ impl Executor<'_> {
             self.root,
             self.euid_is_root,
             &self.ignore_preflight,
+            &ask_on_terminal,
         );
         match failures.len() {
             0 => Ok(()),
@@ -301,6 +302,35 @@ impl Executor<'_> {
     }
 }
 
+/// Asks on the terminal whether to move an earlier cluster's etcd data aside
+/// (never without one: scripts and CI get the failure and its fix).
+fn ask_on_terminal(check: &preflight::Check) -> bool {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !check.confirmable() || !std::io::stdin().is_terminal() {
+        return false;
+    }
+    let mut err = std::io::stderr();
+    let _ = write!(
+        err,
+        "{} ",
+        crate::tr!("confirm-etcd-aside", paths::ETCD_MEMBER_DIR)
+    );
+    let _ = err.flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    is_yes(&answer)
+}
+
+/// `y`/`yes` (and the Russian `д`/`да`), any case; anything else is no.
+pub fn is_yes(answer: &str) -> bool {
+    matches!(
+        answer.trim().to_lowercase().as_str(),
+        "y" | "yes" | "д" | "да"
+    )
+}
+
 /// `text` of /etc/subuid or /etc/subgid with a 65536-id range for `user`
 /// appended after every existing range; `None` if `user` has one already.
 pub fn add_subordinate_range(text: &str, user: &str) -> Option<String> {
@@ -357,6 +387,16 @@ pub fn check_kubeconfig(text: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_clear_yes_is_yes() {
+        for yes in ["y", "Y\n", " yes ", "да", "Д"] {
+            assert!(is_yes(yes), "{yes:?}");
+        }
+        for no in ["", "\n", "n", "no", "yess", "нет"] {
+            assert!(!is_yes(no), "{no:?}");
+        }
+    }
 
     #[test]
     fn subordinate_ranges_do_not_overlap_anyone() {

@@ -141,6 +141,14 @@ impl Check {
     }
 }
 
+impl Check {
+    /// Whether the admin may answer this failure on a terminal: only the etcd
+    /// data of an earlier cluster, which the flow moves to a dated backup.
+    pub fn confirmable(&self) -> bool {
+        matches!(self, Check::NoEtcdData)
+    }
+}
+
 impl fmt::Display for Check {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -206,16 +214,20 @@ pub fn ignored(check: &Check, ignore: &[String]) -> bool {
 
 /// Runs every check; returns the failures that are not ignored, and prints
 /// the ignored ones as warnings.
+/// `confirm` is asked about failures the admin may resolve on the spot
+/// (moving an earlier cluster's etcd data aside, which the flow then does);
+/// a yes turns the failure into a warning.
 pub fn run_all(
     checks: &[Check],
     root: &HostRoot,
     euid_is_root: bool,
     ignore: &[String],
+    confirm: &dyn Fn(&Check) -> bool,
 ) -> Vec<String> {
     let mut failures = Vec::new();
     for check in checks {
         if let Err(msg) = check.run(root, euid_is_root) {
-            if ignored(check, ignore) {
+            if ignored(check, ignore) || (check.confirmable() && confirm(check)) {
                 tracing::warn!(
                     "[preflight] {}",
                     crate::tr!("pf-ignored", check.name(), msg)

@@ -83,6 +83,7 @@ pub static CATALOG: &[Entry] = &[
     // Step titles: English in the dry run's listing, the admin's language on stderr.
     e!("step-check-host", "Checking the host", "Проверка хоста"),
     e!("step-create-admin", "Creating u7s-admin", "Создание u7s-admin"),
+    e!("confirm-etcd-aside", "{} holds the etcd data of an earlier cluster. Move it aside to a dated backup and go on? [y/N]", "{} содержит данные etcd прежнего кластера. Перенести их в датированную резервную копию и продолжить? [y/N]"),
     e!("admin-not-created", "user {} still does not exist after it was created; check useradd's messages above", "пользователь {} так и не появился после создания; смотрите сообщения useradd выше"),
     e!("step-ip-forward", "Enabling IPv4 forwarding", "Включение пересылки IPv4"),
     e!("step-write-settings", "Writing the settings", "Запись настроек"),
