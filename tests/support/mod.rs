@@ -288,23 +288,8 @@ pub fn rootlesskit() -> &'static Rootlesskit {
             .arg("/usr/bin/rootlesskit")
             .arg("--state-dir")
             .arg(&state_dir)
-            .args([
-                "--net=slirp4netns",
-                "--mtu=65520",
-                "--disable-host-loopback",
-                "--slirp4netns-sandbox=true",
-                "--slirp4netns-seccomp=true",
-                "--port-driver=builtin",
-                "--copy-up=/etc",
-                "--copy-up=/run",
-                "--copy-up=/var/lib",
-                "--copy-up=/opt",
-                "--cgroupns",
-                "--pidns",
-                "--ipcns",
-                "--utsns",
-                "--propagation=rslave",
-            ])
+            // The podsec layout, exactly as the rootlesskit role passes it.
+            .args(u7s::stack::rootlesskit::FLAGS)
             .arg(&child)
             .arg(&state_dir)
             .env_clear()
