@@ -1,5 +1,5 @@
-//! Every `kubeadm init` / `kubeadm join` flag of every version in the shared
-//! contract (flags.json) ends up where it should: in the generated
+//! Every `kubeadm init` / `kubeadm join` flag of every version in the
+//! contract (data/kubeadm-contract/flags.json) ends up where it should: in the generated
 //! configuration at its field, in the real kubeadm's argv, or refused with a
 //! one-line reason. Run through the binary's dry run against a host tree.
 
@@ -18,15 +18,10 @@ const TOKEN: &str = "abcdef.0123456789abcdef";
 const CERT_KEY: &str = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
 
 fn contract() -> Option<Value> {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/kubeadm-contract/flags.json");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Some(serde_yaml::from_str(&text).expect("flags.json parses")),
-        Err(_) => {
-            prerequisite(Some(format!("{} is not there", path.display())));
-            None
-        }
-    }
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/kubeadm-contract/flags.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (the contract is part of the checkout)", path.display()));
+    Some(serde_yaml::from_str(&text).expect("flags.json parses"))
 }
 
 /// A value of the right type that the settings also accept.

@@ -3,7 +3,7 @@
 //! Only the fields u7s sets are modelled; every field is optional and skipped
 //! when unset, so the rendered YAML holds exactly what u7s decided. Field names
 //! follow the json tags of the upstream Go types (see
-//! `shared/kubeadm-contract/config-fields.json`); the irregular ones
+//! `data/kubeadm-contract/config-fields.json`); the irregular ones
 //! (`localAPIEndpoint`, `certSANs`, `clusterDNS`, ...) are renamed explicitly.
 
 use std::collections::BTreeMap;
