@@ -10,7 +10,7 @@ use std::process::Command;
 
 use serde_yaml::Value;
 use support::hosttree::*;
-use support::{prerequisite, run, text};
+use support::{run, text};
 use u7s::kubeadm::flags::{disposition, Disposition, KubeMinor, Subcommand};
 
 const HASH: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
