@@ -19,8 +19,12 @@ const CERT_KEY: &str = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba98
 
 fn contract() -> Option<Value> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/kubeadm-contract/flags.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (the contract is part of the checkout)", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (the contract is part of the checkout)",
+            path.display()
+        )
+    });
     Some(serde_yaml::from_str(&text).expect("flags.json parses"))
 }
 

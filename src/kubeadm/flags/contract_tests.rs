@@ -18,8 +18,12 @@ fn contract(name: &str) -> Option<Value> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("data/kubeadm-contract")
         .join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (the contract is part of the checkout)", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (the contract is part of the checkout)",
+            path.display()
+        )
+    });
     Some(serde_yaml::from_str(&text).expect("contract file parses"))
 }
 
