@@ -244,6 +244,49 @@ pub const DOCS: &[Doc] = &[
         see_also: &["u7s(1)", "nsenter_u7s(1)", "rootlessctl(1)"],
     },
     Doc {
+        applet: "rootlesskit",
+        build: rootlesskit,
+        environment: &[
+            (
+                "U7S_ENV_FILE",
+                "the env file the role reads (default $XDG_CONFIG_HOME/usernetes/env)",
+            ),
+            (
+                "U7S_ROOTLESSKIT_STATE_DIR",
+                "rootlesskit's state dir (default $XDG_RUNTIME_DIR/usernetes/rootlesskit)",
+            ),
+            (
+                "U7S_ROOTLESSKIT",
+                "absolute path of the real rootlesskit (default /usr/bin/rootlesskit)",
+            ),
+            (
+                "U7S_ROOTLESSCTL",
+                "absolute path of the real rootlessctl (default /usr/bin/rootlessctl)",
+            ),
+            ("U7S_IP", "absolute path of iproute2's ip (default /sbin/ip)"),
+            (
+                "U7S_CNI_BIN_DIR",
+                "the CNI plugins bound on /opt/cni/bin (default /usr/libexec/cni)",
+            ),
+            DEBUG_VAR,
+            LOCALE_VAR,
+        ],
+        exit_status: &[
+            (
+                "the command's own",
+                "the command's exit status; 128+N when it was killed by signal N, or when \
+                 signal N stopped the role",
+            ),
+            (
+                "1",
+                "a setup step failed (the message names it), or the role was started as \
+                 root or outside a rootlesskit user namespace",
+            ),
+            ("2", "a bad option of the role itself"),
+        ],
+        see_also: &["u7s(1)", "rootlesskit(1)", "nsenter_u7s(1)"],
+    },
+    Doc {
         applet: "haproxy-config",
         build: haproxy_config,
         environment: &[],
@@ -335,23 +378,49 @@ fn nsenter_u7s() -> Command {
             "nsenter_u7s [-v N] [--] [COMMAND [ARGS]...]\n       u7s nsenter_u7s [-v N] [--] [COMMAND [ARGS]...]",
         )
         .disable_version_flag(true)
-        .arg(
-            Arg::new("verbosity")
-                .short('v')
-                .long("v")
-                .value_name("N")
-                .value_parser(clap::value_parser!(u8))
-                .help("verbosity of u7s's own messages on stderr, 0 to 9"),
+        .arg(verbosity_arg())
+        .arg(command_arg("the command and its arguments, passed untouched (default: $SHELL)"))
+}
+
+fn rootlesskit() -> Command {
+    Command::new("rootlesskit")
+        .about("service role (u7s-admin): rootlesskit with the podsec setup inside, then COMMAND")
+        .long_about(
+            "Runs the real rootlesskit with the podsec flags and sets up its namespaces \
+             for the rootless Kubernetes stack: bind mounts, the CNI plugins on \
+             /opt/cni/bin, the node role's port forwards and the recorded NodePorts, \
+             tap0's address, and the readiness file; then runs COMMAND inside (default: \
+             wait for a signal) and exits with its status. Run as u7s-admin, by the \
+             u7s-rootlesskit.service user unit.",
         )
-        .arg(
-            Arg::new("command")
-                .value_name("COMMAND")
-                .num_args(0..)
-                .trailing_var_arg(true)
-                .allow_hyphen_values(true)
-                .action(ArgAction::Append)
-                .help("the command and its arguments, passed untouched (default: $SHELL)"),
-        )
+        .override_usage("u7s rootlesskit [-v N] [--] [COMMAND [ARGS]...]")
+        .disable_version_flag(true)
+        .arg(verbosity_arg())
+        .arg(command_arg(
+            "the command to run inside, and its arguments (default: wait for a signal)",
+        ))
+}
+
+/// `COMMAND [ARGS]...` after the leading options (nsenter_u7s and the
+/// rootlesskit role): everything from COMMAND on is the command's.
+fn command_arg(help: &'static str) -> Arg {
+    Arg::new("command")
+        .value_name("COMMAND")
+        .num_args(0..)
+        .trailing_var_arg(true)
+        .allow_hyphen_values(true)
+        .action(ArgAction::Append)
+        .help(help)
+}
+
+/// `-v N`, u7s's own verbosity (nsenter_u7s and the rootlesskit role).
+fn verbosity_arg() -> Arg {
+    Arg::new("verbosity")
+        .short('v')
+        .long("v")
+        .value_name("N")
+        .value_parser(clap::value_parser!(u8))
+        .help("verbosity of u7s's own messages on stderr, 0 to 9")
 }
 
 fn haproxy_config() -> Command {

@@ -1,31 +1,38 @@
 //! u7s: rootless Kubernetes for ALT Linux podsec-k8s, as one multi-call binary.
 //!
-//! Layout (one job per module):
+//! Layout (one job per module; ARCHITECTURE.md has the whole picture):
 //! - `applets`: argv[0] dispatch and the user-facing applets (thin);
+//! - `error`: the one error type, carrying its exit status, reported where the applet returns;
 //! - `log`: verbosity and the stderr message format;
 //! - `tools`: where the real upstream tools live, and the recursion guard;
 //! - `exec`: the one place that replaces this process with another program;
 //! - `ns`: the rootlesskit namespaces: readiness of the state dir, and entering them;
 //! - `users`: the u7s-admin account and the environment a process inside gets;
-//! - `flow`: the host steps of init/join as data, shared by `--dry-run` and the real run;
+//! - `layout`: where every file is, the host's and u7s-admin's (one definition each);
+//! - `flow`: the host steps of init/join/reset as data, shared by `--dry-run` and the real run;
 //! - `kubeadm`: the kubeadm command line (flags) and the kubeadm configuration;
-//! - `roles`: the service roles the systemd units run (crio, kubelet, start/stop);
+//! - `cni`: the network plugin: its ports, manifest and /etc/cni/net.d files;
+//! - `stack`: the service roles the systemd units run (rootlesskit, crio, kubelet, start/stop);
 //! - `settings`: host facts and everything derived from them (registry, networks, env file);
+//! - `yaml`: YAML behind one module;
 //! - `docs`: usage, environment and exit status of every applet as clap commands, the
-//!   source of the man pages and shell completions.
+//!   source of `--help`, the man pages and shell completions.
 
 pub mod applets;
+pub mod cni;
 pub mod docs;
+pub mod error;
 pub mod exec;
 pub mod flow;
 pub mod fsx;
 pub mod i18n;
 pub mod journal;
 pub mod kubeadm;
+pub mod layout;
 pub mod log;
 pub mod ns;
-pub mod roles;
 pub mod settings;
 pub mod stack;
 pub mod tools;
 pub mod users;
+pub mod yaml;

@@ -406,3 +406,46 @@ fn an_admin_config_is_the_base_and_u7s_says_what_it_set() {
         "{err}"
     );
 }
+
+/// Drift (issue #11): preflight checked a fixed 6443 and never calico's
+/// ports, while the rootlesskit role forwarded the bind port and calico's.
+/// Both now take the one rule, so the check names exactly the forwards.
+#[test]
+fn preflight_checks_the_ports_that_are_forwarded() {
+    let tree = HostTree::new("ports", OS_P10, HOSTS_PLAIN);
+    let ports_line = |env: &[(&str, &str)], args: &[&str]| {
+        let out = kubeadm(&tree, env, args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with("check ports "))
+            .unwrap_or_else(|| panic!("no port check: {stdout}"))
+            .trim()
+            .to_owned()
+    };
+    let v = ("U7S_KUBEVERSION", "v1.30.5");
+    let custom = ports_line(
+        &[v],
+        &["init", "--dry-run", "--apiserver-bind-port", "7443"],
+    );
+    assert_eq!(
+        custom,
+        "check ports 2379, 2380, 7443, 10250, 10255, 10256/tcp and 8472, 6053/udp are free"
+    );
+    let calico = ports_line(&[v, ("U7S_CNI_PLUGIN", "calico")], &["init", "--dry-run"]);
+    assert_eq!(
+        calico,
+        "check ports 2379, 2380, 6443, 10250, 10255, 10256, 5473/tcp and 8472, 6053, 4789, 51820/udp are free"
+    );
+    // The same list the rootlesskit role forwards, from the same rule.
+    use u7s::cni::CniPlugin;
+    use u7s::settings::Role;
+    let forwarded = u7s::stack::ports::role_ports(Role::InitMaster, CniPlugin::Calico, 6443);
+    for spec in forwarded {
+        assert!(
+            calico.contains(&spec.parent_port.to_string()),
+            "{spec} is forwarded but not checked: {calico}"
+        );
+    }
+}

@@ -8,10 +8,10 @@ mod support;
 use std::path::PathBuf;
 use std::process::Command;
 
-use serde_yaml::Value;
 use support::hosttree::*;
 use support::{run, text};
 use u7s::kubeadm::flags::{disposition, Disposition, KubeMinor, Subcommand};
+use u7s::yaml::Value;
 
 const HASH: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const TOKEN: &str = "abcdef.0123456789abcdef";
@@ -25,7 +25,7 @@ fn contract() -> Option<Value> {
             path.display()
         )
     });
-    Some(serde_yaml::from_str(&text).expect("flags.json parses"))
+    Some(u7s::yaml::from_str(&text).expect("flags.json parses"))
 }
 
 /// A value of the right type that the settings also accept.
@@ -87,7 +87,7 @@ fn documents(stdout: &str) -> Vec<Value> {
         .expect("config section");
     let end = stdout.find("# Host steps").expect("steps section");
     let body = &stdout[start..end];
-    serde_yaml::Deserializer::from_str(body)
+    u7s::yaml::Deserializer::from_str(body)
         .map(|d| Value::deserialize(d).unwrap())
         .filter(|v| !v.is_null())
         .collect()

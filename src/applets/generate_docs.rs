@@ -18,16 +18,13 @@ pub fn main(args: Vec<OsString>) -> i32 {
     let outdir = parsed
         .get_one::<PathBuf>("outdir")
         .expect("required by clap");
-    match crate::docs::write_all(outdir) {
-        Ok(files) => {
-            for file in files {
-                println!("{}", outdir.join(file).display());
-            }
-            0
+    let written = crate::docs::write_all(outdir).map_err(|e| {
+        crate::error::Error::fail(crate::tr!("docs-cannot-write", outdir.display(), e))
+    });
+    crate::error::exit(written.map(|files| {
+        for file in files {
+            println!("{}", outdir.join(file).display());
         }
-        Err(e) => {
-            tracing::error!("{}", crate::tr!("docs-cannot-write", outdir.display(), e));
-            1
-        }
-    }
+        0
+    }))
 }

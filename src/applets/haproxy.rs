@@ -109,22 +109,24 @@ pub fn main(args: Vec<OsString>) -> i32 {
             return code;
         }
     };
+    crate::error::exit(print_config(&parsed))
+}
+
+fn print_config(parsed: &Args) -> crate::error::Result<i32> {
+    use crate::error::Error;
     let mut masters = Vec::new();
     for text in &parsed.masters {
-        match parse_master(text) {
-            Ok(m) if masters.contains(&m) => {
-                tracing::error!("{}", crate::tr!("master-twice", format!("{text:?}")));
-                return 2;
-            }
-            Ok(m) => masters.push(m),
-            Err(msg) => {
-                tracing::error!("{msg}");
-                return 2;
-            }
+        let m = parse_master(text).map_err(Error::usage)?;
+        if masters.contains(&m) {
+            return Err(Error::usage(crate::tr!(
+                "master-twice",
+                format!("{text:?}")
+            )));
         }
+        masters.push(m);
     }
     print!("{}", render(&masters, parsed.port, parsed.sections_only));
-    0
+    Ok(0)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::ffi::OsString;
 use nix::unistd::geteuid;
 
 use super::{real_tool, run_inside};
+use crate::error::{self, Error, Result};
 use crate::exec::{self, Invocation};
 use crate::flow::command::{self, Failure, RunContext};
 use crate::flow::execute::Executor;
@@ -133,7 +134,7 @@ fn run_context() -> RunContext {
 }
 
 /// `kubeadm init` / `kubeadm join`.
-fn own(cmd: &str, args: Vec<OsString>) -> i32 {
+fn own(cmd: &str, args: Vec<OsString>) -> Result<i32> {
     let sub = if cmd == "init" {
         Subcommand::Init
     } else {
@@ -144,26 +145,17 @@ fn own(cmd: &str, args: Vec<OsString>) -> i32 {
         Ok(prepared) => prepared,
         // `kubeadm init phase ...`: the real kubeadm's business.
         Err(Failure::Flags(FlagError::PhaseSubcommand(_))) => return inside(args),
-        Err(failure) => return report(failure),
+        Err(failure) => return Err(failure.into()),
     };
     for note in &prepared.notes {
         tracing::warn!("{note}");
     }
     if prepared.dry_run {
-        return match command::dry_run_output(&prepared) {
-            Ok(text) => {
-                print!("{text}");
-                0
-            }
-            Err(e) => {
-                tracing::error!("{e:#}");
-                1
-            }
-        };
+        print!("{}", command::dry_run_output(&prepared)?);
+        return Ok(0);
     }
     if !geteuid().is_root() {
-        tracing::error!("{}", crate::tr!("kubeadm-own-needs-root", cmd, cmd));
-        return 1;
+        return Err(Error::fail(crate::tr!("kubeadm-own-needs-root", cmd, cmd)));
     }
     let root = HostRoot::from_env();
     let ignore = prepared
@@ -175,44 +167,17 @@ fn own(cmd: &str, args: Vec<OsString>) -> i32 {
         // Preflight, then the account; the rest of the plan depends on the
         // new uid, so it is made again once the account exists.
         let first = &prepared.plan[..2];
-        if let Err(failure) = executor(&root, &prepared.admin, ignore.clone()).run(first) {
-            tracing::error!("{}", failure.message);
-            return 1;
-        }
-        prepared = match command::prepare(sub, &args, &ctx) {
-            Ok(p) if !p.admin_missing => p,
-            Ok(_) => {
-                tracing::error!(
-                    "{}",
-                    crate::tr!("admin-not-created", crate::users::admin_user_name())
-                );
-                return 1;
-            }
-            Err(failure) => return report(failure),
-        };
-    }
-    match executor(&root, &prepared.admin, ignore).run(&prepared.plan) {
-        Ok(()) => 0,
-        Err(failure) => {
-            tracing::error!("{}", failure.message);
-            1
+        executor(&root, &prepared.admin, ignore.clone()).run(first)?;
+        prepared = command::prepare(sub, &args, &ctx)?;
+        if prepared.admin_missing {
+            return Err(Error::fail(crate::tr!(
+                "admin-not-created",
+                crate::users::admin_user_name()
+            )));
         }
     }
-}
-
-/// Prints why preparing failed (kubeadm's own words for its flags) and
-/// returns the status to exit with.
-fn report(failure: Failure) -> i32 {
-    match failure {
-        Failure::Flags(e) => {
-            eprintln!("{}", e.kubeadm_message());
-            e.exit_code()
-        }
-        Failure::Other(e) => {
-            tracing::error!("{}", one_line(&format!("{e:#}")));
-            1
-        }
-    }
+    executor(&root, &prepared.admin, ignore).run(&prepared.plan)?;
+    Ok(0)
 }
 
 /// `YYYYMMDD-HHMMSS` in UTC, for backup names that sort by time.
@@ -240,11 +205,6 @@ pub fn utc_stamp(now: std::time::SystemTime) -> String {
     )
 }
 
-/// Keeps an error on one line (anyhow chains may carry newlines from YAML).
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 fn executor<'a>(root: &'a HostRoot, admin: &'a AdminUser, ignore: Vec<String>) -> Executor<'a> {
     Executor {
         root,
@@ -259,34 +219,22 @@ fn executor<'a>(root: &'a HostRoot, admin: &'a AdminUser, ignore: Vec<String>) -
 
 /// `kubeadm reset ...`: the real reset inside the namespaces while they
 /// exist, then u7s.service stopped and disabled and the state moved aside.
-fn reset(args: Vec<OsString>) -> i32 {
+fn reset(args: Vec<OsString>) -> Result<i32> {
     if !geteuid().is_root() {
-        tracing::error!("{}", crate::tr!("kubeadm-reset-needs-root"));
-        return 1;
+        return Err(Error::fail(crate::tr!("kubeadm-reset-needs-root")));
     }
-    let Some(args) = args
+    let args = args
         .iter()
         .map(|a| a.to_str().map(str::to_owned))
         .collect::<Option<Vec<_>>>()
-    else {
-        tracing::error!("{}", crate::tr!("kubeadm-reset-not-utf8"));
-        return 1;
-    };
+        .ok_or_else(|| Error::fail(crate::tr!("kubeadm-reset-not-utf8")))?;
     let root = HostRoot::from_env();
-    let admin = match AdminUser::lookup_under(&root) {
-        Ok(Some(admin)) => admin,
-        Ok(None) => {
-            tracing::error!(
-                "{}",
-                crate::tr!("kubeadm-reset-no-admin", crate::users::admin_user_name())
-            );
-            return 1;
-        }
-        Err(e) => {
-            tracing::error!("{e:#}");
-            return 1;
-        }
-    };
+    let admin = AdminUser::lookup_under(&root)?.ok_or_else(|| {
+        Error::fail(crate::tr!(
+            "kubeadm-reset-no-admin",
+            crate::users::admin_user_name()
+        ))
+    })?;
     let namespaces_ready = state::check(&state::state_dir_for(&admin)).is_ok();
     if !namespaces_ready {
         tracing::warn!("{}", crate::tr!("kubeadm-reset-not-running", admin.name));
@@ -298,37 +246,25 @@ fn reset(args: Vec<OsString>) -> i32 {
         admin_home: admin.home.display().to_string(),
         namespaces_ready,
     });
-    match executor(&root, &admin, Vec::new()).run(&plan) {
-        Ok(()) => 0,
-        Err(failure) => {
-            tracing::error!("{}", failure.message);
-            1
-        }
-    }
+    executor(&root, &admin, Vec::new()).run(&plan)?;
+    Ok(0)
 }
 
-fn inside(args: Vec<OsString>) -> i32 {
+fn inside(args: Vec<OsString>) -> Result<i32> {
     if !geteuid().is_root() {
-        tracing::error!("{}", crate::tr!("kubeadm-needs-root"));
-        return 1;
+        return Err(Error::fail(crate::tr!("kubeadm-needs-root")));
     }
-    match real_tool(Tool::Kubeadm, args) {
-        Ok(inv) => run_inside(inv),
-        Err(code) => code,
-    }
+    Ok(run_inside(real_tool(Tool::Kubeadm, args)?))
 }
 
 pub fn main(args: Vec<OsString>) -> i32 {
     crate::log::init("kubeadm", crate::log::peek_verbosity(&args).unwrap_or(0));
-    match route(&args) {
-        Route::Direct => match real_tool(Tool::Kubeadm, args) {
-            Ok(inv) => exec::exec(&inv),
-            Err(code) => code,
-        },
+    error::exit(match route(&args) {
+        Route::Direct => real_tool(Tool::Kubeadm, args).map(|inv| exec::exec(&inv)),
         Route::Own(cmd) => own(&cmd, args),
         Route::Reset => reset(args),
         Route::Inside => inside(args),
-    }
+    })
 }
 
 #[cfg(test)]

@@ -10,6 +10,6 @@ pub fn main(args: Vec<OsString>) -> i32 {
     crate::log::init("kubectl", crate::log::peek_verbosity(&args).unwrap_or(0));
     match real_tool(Tool::Kubectl, args) {
         Ok(inv) => run_inside(inv),
-        Err(code) => code,
+        Err(e) => e.report(),
     }
 }

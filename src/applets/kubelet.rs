@@ -6,50 +6,40 @@
 use std::ffi::OsString;
 
 use super::{real_tool, run_inside};
+use crate::error::{self, Error, Result};
 use crate::exec::{self, Invocation};
-use crate::roles::dirs::role_context;
-use crate::roles::kubelet::{kubelet_args, update_config, CONFIG};
+use crate::layout::admin::role_context;
+use crate::stack::kubelet::{kubelet_args, update_config, CONFIG};
 use crate::tools::Tool;
 
 pub fn main(args: Vec<OsString>) -> i32 {
     crate::log::init("kubelet", 0);
+    error::exit(enter(args))
+}
+
+fn enter(args: Vec<OsString>) -> Result<i32> {
     // Settle the env file before entering, so its error comes first and alone.
-    if let Err(code) = role_context() {
-        return code;
-    }
-    let me = match std::env::current_exe() {
-        Ok(me) => me,
-        Err(e) => {
-            tracing::error!("{}", crate::tr!("cannot-find-self", e));
-            return 1;
-        }
-    };
+    role_context()?;
+    let me = std::env::current_exe().map_err(|e| Error::fail(crate::tr!("cannot-find-self", e)))?;
     let mut inner = vec![OsString::from("_kubelet")];
     inner.extend(args);
-    run_inside(Invocation::new(me, inner))
+    Ok(run_inside(Invocation::new(me, inner)))
 }
 
 /// The part that runs inside the namespaces.
 pub fn inside(args: Vec<OsString>) -> i32 {
     crate::log::init("kubelet", 0);
+    error::exit(run_kubelet(args))
+}
+
+fn run_kubelet(args: Vec<OsString>) -> Result<i32> {
     if std::env::var_os("ROOTLESSKIT_STATE_DIR").is_none() {
-        tracing::error!("{}", crate::tr!("kubelet-inside-only"));
-        return 2;
+        return Err(Error::usage(crate::tr!("kubelet-inside-only")));
     }
-    let (_admin, dirs, env) = match role_context() {
-        Ok(ctx) => ctx,
-        Err(code) => return code,
-    };
-    match update_config(std::path::Path::new(CONFIG), &dirs) {
-        Ok(true) => tracing::info!("{}", crate::tr!("kubelet-merged", CONFIG)),
-        Ok(false) => {}
-        Err(e) => {
-            tracing::error!("{e:#}");
-            return 1;
-        }
+    let (_admin, dirs, env) = role_context()?;
+    if update_config(std::path::Path::new(CONFIG), &dirs)? {
+        tracing::info!("{}", crate::tr!("kubelet-merged", CONFIG));
     }
-    match real_tool(Tool::Kubelet, kubelet_args(&dirs, &env, args)) {
-        Ok(inv) => exec::exec(&inv),
-        Err(code) => code,
-    }
+    let inv = real_tool(Tool::Kubelet, kubelet_args(&dirs, &env, args))?;
+    Ok(exec::exec(&inv))
 }

@@ -25,19 +25,12 @@ pub use inside::run_inside;
 use crate::exec::Invocation;
 use crate::tools::{self, Tool};
 
-/// The real `tool` with `args`, ready to run, carrying the recursion-guard depth.
-/// On failure the reason is logged and the status to exit with is returned.
-pub fn real_tool(tool: Tool, args: Vec<OsString>) -> Result<Invocation, i32> {
-    let depth = tools::next_depth().and_then(|depth| Ok((tools::resolve(tool)?, depth)));
-    match depth {
-        Ok((path, depth)) => {
-            Ok(Invocation::new(path, args).with_env(tools::DEPTH_VAR, depth.to_string()))
-        }
-        Err(e) => {
-            tracing::error!("{e}");
-            Err(e.exit_code())
-        }
-    }
+/// The real `tool` with `args`, ready to run, carrying the recursion-guard
+/// depth; the error carries the status for a tool that cannot be used.
+pub fn real_tool(tool: Tool, args: Vec<OsString>) -> crate::error::Result<Invocation> {
+    let depth = tools::next_depth()?;
+    let path = tools::resolve(tool)?;
+    Ok(Invocation::new(path, args).with_env(tools::DEPTH_VAR, depth.to_string()))
 }
 
 type Main = fn(Vec<OsString>) -> i32;

@@ -3,20 +3,16 @@
 
 use std::ffi::OsString;
 
-use crate::roles::host::{ensure_ping_group_range, PING_GROUP_RANGE};
 use crate::settings::HostRoot;
+use crate::stack::ping_group_range::{ensure_ping_group_range, PING_GROUP_RANGE};
 
 pub fn main(_args: Vec<OsString>) -> i32 {
     crate::log::init("ping-group-range", 0);
-    match ensure_ping_group_range(&HostRoot::from_env()) {
-        Ok(true) => {
+    let changed = ensure_ping_group_range(&HostRoot::from_env()).map_err(Into::into);
+    crate::error::exit(changed.map(|changed| {
+        if changed {
             tracing::info!("{}", crate::tr!("ping-range-set", PING_GROUP_RANGE));
-            0
         }
-        Ok(false) => 0,
-        Err(e) => {
-            tracing::error!("{e:#}");
-            1
-        }
-    }
+        0
+    }))
 }

@@ -10,9 +10,9 @@ use std::ffi::OsString;
 
 use super::real_tool;
 use crate::exec::{self, Invocation};
+use crate::layout::AdminDirs;
 use crate::ns::state;
 use crate::stack::ports::{self, PortSpec};
-use crate::stack::Dirs;
 use crate::tools::Tool;
 use crate::users::AdminUser;
 
@@ -93,7 +93,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     full.extend(args);
     let inv = match real_tool(Tool::Rootlessctl, full) {
         Ok(inv) => inv,
-        Err(code) => return code,
+        Err(e) => return e.report(),
     };
     let Some(record) = record else {
         return exec::exec(&inv);
@@ -154,9 +154,12 @@ fn ports_file() -> Result<std::path::PathBuf, String> {
     if nix::unistd::geteuid().is_root() && crate::stack::rootlesskit::is_initial_uid_map(&uid_map) {
         return Err(crate::tr!("ports-root-outside"));
     }
-    Dirs::from_env()
-        .map(|d| d.ports_file())
-        .map_err(|e| format!("{e:#}"))
+    AdminDirs::from_session_env(
+        &|k: &str| std::env::var_os(k),
+        nix::unistd::geteuid().as_raw(),
+    )
+    .map(|d| d.ports_file())
+    .map_err(|e| format!("{e:#}"))
 }
 
 fn record_change(list: &std::path::Path, change: impl FnOnce(&mut Vec<PortSpec>)) -> i32 {

@@ -159,7 +159,7 @@ impl fmt::Display for Action {
                 owner,
             } => write!(f, "copy {from} to {to} (mode {mode:04o}, owner {owner})"),
             Action::MarkState { state } => {
-                write!(f, "record state {state:?} in {}", super::paths::STATE_FILE)
+                write!(f, "record state {state:?} in {}", crate::layout::host::STATE_FILE)
             }
         }
     }

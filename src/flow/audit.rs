@@ -2,8 +2,8 @@
 //! (the reference ran a chain of `yq` processes). Idempotent: a second run
 //! finds everything in place and changes nothing.
 
+use crate::yaml::Value;
 use anyhow::{anyhow, Result};
-use serde_yaml::Value;
 
 pub const POLICY_DIR: &str = "/etc/kubernetes/audit";
 pub const LOG_DIR: &str = "/var/log/kubernetes/audit";
@@ -19,7 +19,7 @@ fn flags(policy: &str) -> Vec<String> {
 }
 
 fn yaml(text: &str) -> Value {
-    serde_yaml::from_str(text).expect("static YAML")
+    crate::yaml::from_str(text).expect("static YAML")
 }
 
 fn push_unique_by_name(list: &mut Vec<Value>, item: Value) {
@@ -43,7 +43,7 @@ fn seq<'a>(map: &'a mut Value, key: &str) -> Result<&'a mut Vec<Value>> {
 /// The manifest with the audit flags, the policy and log volumes and their
 /// mounts added to the kube-apiserver container.
 pub fn add_audit(manifest: &str, policy: &str) -> Result<String> {
-    let mut pod: Value = serde_yaml::from_str(manifest)
+    let mut pod: Value = crate::yaml::from_str(manifest)
         .map_err(|e| anyhow!("{}", crate::tr!("audit-not-manifest", e)))?;
     if pod.get("kind").and_then(Value::as_str) != Some("Pod") {
         return Err(anyhow!("{}", crate::tr!("audit-not-pod")));
@@ -95,7 +95,7 @@ pub fn add_audit(manifest: &str, policy: &str) -> Result<String> {
         mounts,
         yaml(&format!("{{name: audit-log, mountPath: {LOG_DIR}}}")),
     );
-    Ok(serde_yaml::to_string(&pod)?)
+    Ok(crate::yaml::to_string(&pod)?)
 }
 
 #[cfg(test)]
@@ -107,7 +107,7 @@ mod tests {
     #[test]
     fn audit_settings_are_added_once() {
         let once = add_audit(MANIFEST, "/etc/kubernetes/audit/policy.yaml").unwrap();
-        let pod: Value = serde_yaml::from_str(&once).unwrap();
+        let pod: Value = crate::yaml::from_str(&once).unwrap();
         let c = &pod["spec"]["containers"][0];
         let command: Vec<&str> = c["command"]
             .as_sequence()

@@ -8,13 +8,16 @@ use std::ffi::OsString;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use super::paths;
 use super::plan::{self, PlanInput, Step};
+use crate::cni;
 use crate::kubeadm::config::{self, ConfigInput};
 use crate::kubeadm::flags::{self, FlagError, KubeMinor, ParsedCommand, Subcommand};
+use crate::layout::host;
+use crate::layout::AdminDirs;
 use crate::settings::{
-    CniPlugin, EnvFile, EnvInputs, HostFacts, HostRoot, KubeVersion, Role, Settings, SettingsInput,
+    EnvFile, EnvInputs, HostFacts, HostRoot, KubeVersion, Role, Settings, SettingsInput,
 };
+use crate::stack::ports::role_ports;
 use crate::users::AdminUser;
 
 /// The version a dry run shows when nothing names one (no U7S_KUBEVERSION,
@@ -48,6 +51,16 @@ pub enum Failure {
 impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Self {
         Failure::Other(e)
+    }
+}
+
+/// kubeadm's own parse errors are printed in kubeadm's words and format.
+impl From<Failure> for crate::error::Error {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Flags(e) => crate::error::Error::verbatim(e.exit_code(), e.kubeadm_message()),
+            Failure::Other(e) => e.into(),
+        }
     }
 }
 
@@ -248,7 +261,7 @@ pub fn prepare(sub: Subcommand, args: &[OsString], ctx: &RunContext) -> Result<P
     let mut env = ctx.env.clone();
     if env.flannel_tag.as_deref().unwrap_or("").is_empty() {
         // The flannel u7s bundles, unless the admin pins another.
-        env.flannel_tag = Some(config::flannel::FLANNEL_VERSION.to_owned());
+        env.flannel_tag = Some(crate::cni::flannel::FLANNEL_VERSION.to_owned());
     }
     let settings = Settings::derive(&input, &env, &host)?;
     let env_file = EnvFile::from_settings(&settings);
@@ -266,39 +279,25 @@ pub fn prepare(sub: Subcommand, args: &[OsString], ctx: &RunContext) -> Result<P
     };
 
     let home = admin.home.to_string_lossy().into_owned();
-    let cni_manifest = match (role, settings.cni) {
-        (Role::InitMaster, CniPlugin::Flannel) => {
+    let cni_manifest = match role {
+        Role::InitMaster => {
             let registry = settings
                 .registry
                 .is_alt()
                 .then(|| settings.image_repository());
-            Some((
-                paths::FLANNEL_MANIFEST.to_owned(),
-                config::flannel_manifest(registry.as_deref(), &settings.pod_network.to_string())?,
-            ))
-        }
-        (Role::InitMaster, CniPlugin::Calico) => {
-            let registry = settings
-                .registry
-                .is_alt()
-                .then(|| settings.image_repository());
-            Some((
-                paths::CALICO_MANIFEST.to_owned(),
-                config::calico_manifest(registry.as_deref(), &settings.pod_network.to_string())?,
-            ))
+            let manifest = cni::manifest(
+                settings.cni,
+                registry.as_deref(),
+                &settings.pod_network.to_string(),
+            )?;
+            Some((cni::manifest_path(settings.cni).to_owned(), manifest))
         }
         _ => None,
     };
-    let mut cni_conf = vec![(
-        "99-loopback.conf".to_owned(),
-        include_str!("../../data/cni/99-loopback.conf").to_owned(),
-    )];
-    if settings.cni == CniPlugin::Flannel {
-        cni_conf.push((
-            "10-flannel.conflist".to_owned(),
-            include_str!("../../data/cni/10-flannel.conflist").to_owned(),
-        ));
-    }
+    let cni_conf = cni::conf_files(settings.cni)
+        .into_iter()
+        .map(|(name, text)| (name.to_owned(), text.to_owned()))
+        .collect();
     let plan = plan::plan(&PlanInput {
         role,
         admin_name: admin.name.clone(),
@@ -315,6 +314,7 @@ pub fn prepare(sub: Subcommand, args: &[OsString], ctx: &RunContext) -> Result<P
         audit_policy: include_str!("../../data/audit/policy.yaml").to_owned(),
         tools: ctx.tools.clone(),
         create_admin: admin_missing.then(|| ctx.account_tools.clone()),
+        ports: role_ports(role, settings.cni, settings.bind_port),
     });
     Ok(Prepared {
         parsed,
@@ -373,10 +373,12 @@ fn config_input(
         tls_bootstrap_token: owned(parsed.str("tls-bootstrap-token")),
         kubelet_extra_args: Vec::new(),
         cluster_dns: settings.service_addrs.cluster_dns.to_string(),
-        kubelet_volume_plugin_dir: Some(format!(
-            "{}/.local/share/usernetes/kubelet-plugins-exec",
-            admin.home.display()
-        )),
+        kubelet_volume_plugin_dir: Some(
+            AdminDirs::standard(admin)
+                .kubelet_plugins_dir()
+                .display()
+                .to_string(),
+        ),
     })
 }
 
@@ -384,7 +386,7 @@ fn config_input(
 /// configuration (secrets hidden), then the numbered host steps.
 pub fn dry_run_output(p: &Prepared) -> Result<String> {
     let mut out = String::new();
-    out.push_str(&format!("# Settings: {} (mode 0600)\n", paths::ENV_FILE));
+    out.push_str(&format!("# Settings: {} (mode 0600)\n", host::ENV_FILE));
     out.push_str(&p.env_file.render(false)?);
     out.push_str(&format!(
         "# kubeadm configuration for `kubeadm {}`\n",

@@ -10,9 +10,10 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use super::action::{Action, Owner, Place};
 use super::plan::Step;
-use super::{audit, paths, preflight};
+use super::{audit, preflight};
 use crate::exec::{self, Invocation};
 use crate::fsx::write_atomic_owned;
+use crate::layout::host as paths;
 use crate::settings::HostRoot;
 use crate::users::AdminUser;
 
@@ -32,6 +33,12 @@ pub struct Executor<'a> {
 #[derive(Debug)]
 pub struct StepFailure {
     pub message: String,
+}
+
+impl From<StepFailure> for crate::error::Error {
+    fn from(failure: StepFailure) -> Self {
+        crate::error::Error::fail(failure.message)
+    }
 }
 
 /// Where to look when a step fails.
@@ -60,10 +67,7 @@ impl Executor<'_> {
                 step.actions.iter().try_for_each(|a| self.apply(a))
             };
             if let Err(e) = result {
-                let detail = format!("{e:#}")
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                let detail = crate::error::one_line(&format!("{e:#}"));
                 return Err(StepFailure {
                     message: format!(
                         "[{n}/{total}] {}",
@@ -357,8 +361,8 @@ pub fn add_subordinate_range(text: &str, user: &str) -> Option<String> {
 
 /// Refuses a kubeconfig whose users run programs (`exec`, `auth-provider`).
 pub fn check_kubeconfig(text: &str) -> Result<()> {
-    let doc: serde_yaml::Value =
-        serde_yaml::from_str(text).map_err(|e| anyhow!("{}", crate::tr!("not-a-kubeconfig", e)))?;
+    let doc: crate::yaml::Value = crate::yaml::from_str(text)
+        .map_err(|e| anyhow!("{}", crate::tr!("not-a-kubeconfig", e)))?;
     let users = doc
         .get("users")
         .and_then(|u| u.as_sequence())

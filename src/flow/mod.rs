@@ -8,7 +8,6 @@ pub mod action;
 pub mod audit;
 pub mod command;
 pub mod execute;
-pub mod paths;
 pub mod plan;
 pub mod preflight;
 pub mod reset;

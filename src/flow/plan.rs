@@ -6,8 +6,10 @@
 use std::time::Duration;
 
 use super::action::{Action, Owner, Place};
-use super::paths;
 use super::preflight::Check;
+use crate::layout::host as paths;
+use crate::layout::AdminDirs;
+use crate::stack::ports::PortSpec;
 
 pub use crate::settings::Role;
 
@@ -35,6 +37,8 @@ pub struct PlanInput {
     pub tools: Vec<(String, String)>,
     /// Create u7s-admin (it does not exist yet) with these tools.
     pub create_admin: Option<AccountTools>,
+    /// The host ports the node forwards, which preflight checks are free.
+    pub ports: Vec<PortSpec>,
 }
 
 /// The tools that create the account: (useradd, groupadd, loginctl) paths.
@@ -76,16 +80,6 @@ fn create_admin_step(input: &PlanInput, tools: &AccountTools) -> Step {
     }
 }
 
-/// Ports forwarded to this node's role (SPEC, child-side setup): they must be
-/// free on the host.
-pub fn role_ports(role: Role) -> Vec<u16> {
-    if role.is_control_plane() {
-        vec![2379, 2380, 6443, 10250, 10255, 10256]
-    } else {
-        vec![10250, 10255, 10256]
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
     /// The title's message id (see `crate::i18n`); render it with [`Step::title_in`].
@@ -123,7 +117,9 @@ fn run(place: Place, argv: &[&str]) -> Action {
 pub fn plan(input: &PlanInput) -> Vec<Step> {
     let role = input.role;
     let home = input.admin_home.as_str();
-    let config = paths::admin_kubeadm_config(home, role.subcommand());
+    let dirs = AdminDirs::from_home(home, input.admin_uid);
+    let show = |p: std::path::PathBuf| p.display().to_string();
+    let config = show(dirs.kubeadm_config(role.subcommand()));
     let mut steps = Vec::new();
 
     let mut checks = vec![Check::Root];
@@ -139,7 +135,7 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
         Check::CgroupDelegation,
         Check::NotInitialised,
         Check::NoEtcdData,
-        Check::PortsFree(role_ports(role)),
+        Check::PortsFree(input.ports.clone()),
     ]);
     // A new account gets lingering when it is created.
     if input.create_admin.is_none() {
@@ -176,7 +172,7 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
             },
             write(paths::ENV_FILE, 0o600, Owner::Root, &input.env_file, true),
             write(
-                &paths::admin_env_file(home),
+                &show(dirs.env_file()),
                 0o600,
                 Owner::Admin,
                 &input.env_file,
@@ -290,7 +286,7 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
                 ],
             ),
             Action::WaitForSocket {
-                path: paths::crio_socket(input.admin_uid),
+                path: show(dirs.crio_socket()),
                 timeout: Duration::from_secs(120),
             },
         ],
@@ -353,7 +349,7 @@ pub fn plan(input: &PlanInput) -> Vec<Step> {
                 },
                 Action::Copy {
                     from: paths::ADMIN_CONF.into(),
-                    to: paths::admin_kubeconfig(home),
+                    to: show(dirs.kubeconfig()),
                     mode: 0o600,
                     owner: Owner::Admin,
                 },
@@ -438,6 +434,7 @@ mod tests {
             audit_policy: "kind: Policy\n".into(),
             tools: vec![("kubeadm".into(), "/usr/bin/kubeadm".into())],
             create_admin: None,
+            ports: crate::stack::ports::role_ports(role, crate::cni::CniPlugin::Flannel, 6443),
         }
     }
 

@@ -7,6 +7,7 @@ use std::fmt;
 use std::os::unix::fs::PermissionsExt;
 
 use crate::settings::HostRoot;
+use crate::stack::ports::{PortSpec, Proto};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Check {
@@ -26,8 +27,9 @@ pub enum Check {
     NoEtcdData,
     /// No earlier u7s cluster on this host.
     NotInitialised,
-    /// Nothing listens on the ports the node's role needs.
-    PortsFree(Vec<u16>),
+    /// Nothing holds the host ports the node forwards
+    /// ([`crate::stack::ports::role_ports`]: its role, bind port and CNI).
+    PortsFree(Vec<PortSpec>),
 }
 
 impl Check {
@@ -104,7 +106,7 @@ impl Check {
                 }
             }
             Check::NoEtcdData => {
-                let dir = super::paths::ETCD_MEMBER_DIR;
+                let dir = crate::layout::host::ETCD_MEMBER_DIR;
                 // Data left by our own interrupted run is moved aside by the flow.
                 if root.path(dir).exists() && !state_is(root, "in-progress") {
                     Err(crate::tr!("pf-etcd", dir, dir, dir))
@@ -114,22 +116,30 @@ impl Check {
             }
             Check::NotInitialised => {
                 if state_is(root, "done") {
-                    Err(crate::tr!("pf-initialised", super::paths::STATE_FILE))
+                    Err(crate::tr!(
+                        "pf-initialised",
+                        crate::layout::host::STATE_FILE
+                    ))
                 } else {
                     Ok(())
                 }
             }
             Check::PortsFree(ports) => {
-                let mut listening = Vec::new();
-                for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
+                let mut taken: Vec<(u16, Proto)> = Vec::new();
+                for (file, proto) in [
+                    ("/proc/net/tcp", Proto::Tcp),
+                    ("/proc/net/tcp6", Proto::Tcp),
+                    ("/proc/net/udp", Proto::Udp),
+                    ("/proc/net/udp6", Proto::Udp),
+                ] {
                     if let Ok(Some(text)) = root.read_optional(file) {
-                        listening.extend(listening_ports(&text));
+                        taken.extend(ports_in_use(&text, proto).into_iter().map(|p| (p, proto)));
                     }
                 }
                 let busy: Vec<String> = ports
                     .iter()
-                    .filter(|p| listening.contains(p))
-                    .map(u16::to_string)
+                    .filter(|s| taken.contains(&(s.parent_port, s.proto)))
+                    .map(|s| format!("{}/{}", s.parent_port, s.proto.name()))
                     .collect();
                 if busy.is_empty() {
                     Ok(())
@@ -163,12 +173,24 @@ impl fmt::Display for Check {
             Check::NoEtcdData => write!(
                 f,
                 "no etcd data of an earlier cluster in {}",
-                super::paths::ETCD_MEMBER_DIR
+                crate::layout::host::ETCD_MEMBER_DIR
             ),
             Check::NotInitialised => write!(f, "no u7s cluster runs on this host yet"),
             Check::PortsFree(ports) => {
-                let list: Vec<String> = ports.iter().map(u16::to_string).collect();
-                write!(f, "ports {} are free", list.join(", "))
+                let list = |proto: Proto| {
+                    ports
+                        .iter()
+                        .filter(|s| s.proto == proto)
+                        .map(|s| s.parent_port.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                write!(
+                    f,
+                    "ports {}/tcp and {}/udp are free",
+                    list(Proto::Tcp),
+                    list(Proto::Udp)
+                )
             }
         }
     }
@@ -176,7 +198,7 @@ impl fmt::Display for Check {
 
 /// Whether the state file's first word is `state`.
 pub fn state_is(root: &HostRoot, state: &str) -> bool {
-    root.read_optional(super::paths::STATE_FILE)
+    root.read_optional(crate::layout::host::STATE_FILE)
         .ok()
         .flatten()
         .is_some_and(|text| text.split_whitespace().next() == Some(state))
@@ -186,15 +208,21 @@ fn read_number(root: &HostRoot, path: &str) -> Option<i64> {
     root.read_optional(path).ok().flatten()?.trim().parse().ok()
 }
 
-/// Local ports in LISTEN state (st 0A) in /proc/net/tcp or tcp6 text.
-pub fn listening_ports(text: &str) -> Vec<u16> {
+/// Local ports taken in /proc/net/{tcp,tcp6,udp,udp6} text: TCP sockets in
+/// LISTEN state (st 0A), UDP sockets bound and unconnected (st 07), which is
+/// what the port forward would need to bind.
+pub fn ports_in_use(text: &str, proto: Proto) -> Vec<u16> {
+    let wanted = match proto {
+        Proto::Tcp => "0A",
+        Proto::Udp => "07",
+    };
     text.lines()
         .skip(1)
         .filter_map(|line| {
             let mut fields = line.split_whitespace();
             let local = fields.nth(1)?;
             let state = fields.nth(1)?;
-            if state != "0A" {
+            if state != wanted {
                 return None;
             }
             let port = local.rsplit(':').next()?;
@@ -247,8 +275,10 @@ mod tests {
     const TCP: &str = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 00000000:1A0B 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1673 1 0 100 0 0 10 0\n   1: 020200C0:98F0 507100CB:0050 06 00000000:00000000 03:00001212 00000000     0        0 0 3 0\n   2: 0100007F:0948 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0\n";
 
     #[test]
-    fn listening_ports_are_read_from_proc_net_tcp() {
-        assert_eq!(listening_ports(TCP), vec![6667, 2376]);
+    fn ports_in_use_are_read_from_proc_net() {
+        assert_eq!(ports_in_use(TCP, Proto::Tcp), vec![6667, 2376]);
+        let udp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n  1: 00000000:2118 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1 2 0 0\n  2: 0100007F:0035 0100007F:1A0B 01 00000000:00000000 00:00000000 00000000     0        0 1 2 0 0\n";
+        assert_eq!(ports_in_use(udp, Proto::Udp), vec![8472]);
     }
 
     #[test]
@@ -335,9 +365,13 @@ mod tests {
             .unwrap_err()
             .contains("kubeadm reset"));
         put("proc/net/tcp", TCP);
-        let ports = Check::PortsFree(vec![6443, 6667]);
-        assert!(ports.run(&root, true).unwrap_err().contains("6667"));
-        assert!(Check::PortsFree(vec![6443]).run(&root, true).is_ok());
+        let tcp = |p| PortSpec::any(p, p, Proto::Tcp);
+        let ports = Check::PortsFree(vec![tcp(6443), tcp(6667)]);
+        assert!(ports.run(&root, true).unwrap_err().contains("6667/tcp"));
+        assert!(Check::PortsFree(vec![tcp(6443)]).run(&root, true).is_ok());
+        // The same port number over UDP is another port.
+        let udp = Check::PortsFree(vec![PortSpec::any(6667, 6667, Proto::Udp)]);
+        assert!(udp.run(&root, true).is_ok());
         let tool = Check::Tool("crio".into(), dir.join("nope").display().to_string());
         assert!(tool.run(&root, true).unwrap_err().contains("U7S_CRIO"));
     }

@@ -2,9 +2,12 @@
 //! `kubeadm init` right after works. Nothing is deleted: the cluster's state
 //! is moved to dated backups.
 
+use std::path::Path;
+
 use super::action::{Action, Place};
-use super::paths;
 use super::plan::Step;
+use crate::layout::host as paths;
+use crate::layout::AdminDirs;
 
 #[derive(Debug, Clone)]
 pub struct ResetInput {
@@ -25,14 +28,17 @@ pub fn state_paths(home: &str) -> Vec<String> {
         paths::CNI_NET_DIR.to_owned(),
         paths::ENV_FILE.to_owned(),
         paths::ROOT_KUBECONFIG.to_owned(),
-        paths::admin_env_file(home),
-        paths::admin_kubeadm_config(home, "init"),
-        paths::admin_kubeadm_config(home, "join"),
-        paths::admin_kubeconfig(home),
     ];
-    for dir in ["_var_lib_kubelet", "_var_lib_cni"] {
-        paths.push(format!("{home}/.local/share/usernetes/{dir}"));
-    }
+    let dirs = AdminDirs::from_home(home, 0);
+    let admin_files = [
+        dirs.env_file(),
+        dirs.kubeadm_config("init"),
+        dirs.kubeadm_config("join"),
+        dirs.kubeconfig(),
+        dirs.data_for(Path::new("/var/lib/kubelet")),
+        dirs.data_for(Path::new("/var/lib/cni")),
+    ];
+    paths.extend(admin_files.iter().map(|p| p.display().to_string()));
     // Last: until it is gone, a rerun after a crash still knows the host.
     paths.push(paths::STATE_FILE.to_owned());
     paths

@@ -549,6 +549,46 @@ fn parse_line(line: &str) -> std::result::Result<Option<Assignment>, (usize, Str
 /// renamed over `path`, and the directory synced.
 pub use crate::fsx::write_atomic;
 
+/// The env file the unit tests share (one fixture, not a copy per module).
+#[cfg(test)]
+pub mod fixture {
+    use super::EnvFile;
+
+    /// An env file as `u7s kubeadm init|join` writes it, for a node whose
+    /// `U7S_CONTROLPLANE` is `role` (`initMaster`, `master` or empty).
+    pub fn text(role: &str) -> String {
+        format!(
+            "U7S_KUBEVERSION='v1.26.3'
+U7S_KUBEADMFLAGS=''
+U7S_PLATFORM='k8s-p10'
+U7S_REGISTRY='registry.local'
+U7S_REGISTRY_PLATFORM='registry.local/k8s-p10'
+U7S_FLANNEL_REGISTRY='registry.local/k8s-p10'
+U7S_FLANNEL_TAG=''
+U7S_IMAGES='k8s-p10/pause:3.9'
+U7S_PAUSE_IMAGE='k8s-p10/pause:3.9'
+U7S_UID='989'
+U7S_EXTIP='10.20.30.40'
+U7S_APISERVER_ADVERTISE_ADDRESS='10.20.30.40'
+U7S_APISERVER_BIND_PORT='6443'
+U7S_EXTDEV='eth0'
+U7S_CONTROLPLANE='{role}'
+U7S_APISERVERENDPOINT='10.20.30.40:6443'
+U7S_TOKEN=''
+U7S_CACERTHASH=''
+U7S_CERIFICATEKEY=''
+U7S_SERVICECIDR='10.96.0.0/12'
+U7S_PODNETWORKCIDR='10.244.0.0/16'
+U7S_CNI_PLUGIN='flannel'
+"
+        )
+    }
+
+    pub fn env_file(role: &str) -> EnvFile {
+        EnvFile::parse(&text(role)).expect("the fixture parses")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -122,31 +122,27 @@ impl FromStr for PortSpec {
     }
 }
 
-/// The forwards a node of `role` needs (reference `rootlesskit.sh`):
-/// control-plane nodes etcd (2379, 2380), the API server (`bind_port`,
-/// 6443 by default) and the kubelet/kube-proxy ports; workers only the
-/// latter; every node flannel's VXLAN (8472/udp) and DNS (6053 -> 53/udp);
-/// calico adds Typha (5473/tcp), VXLAN (4789/udp) and WireGuard (51820/udp).
+/// The forwards a node of `role` needs (reference `rootlesskit.sh`): the one
+/// definition, used by the rootlesskit role to forward them and by
+/// preflight to check that they are free. Control-plane nodes: etcd (2379,
+/// 2380) and the API server (`bind_port`, 6443 by default); every node the
+/// kubelet/kube-proxy ports (10250, 10255, 10256), flannel's VXLAN
+/// (8472/udp) and DNS (6053 -> 53/udp); then the plugin's own
+/// ([`crate::cni::ports`]: calico's Typha 5473/tcp, VXLAN 4789/udp,
+/// WireGuard 51820/udp). A port already in the list is not added twice.
 pub fn role_ports(role: Role, cni: CniPlugin, bind_port: u16) -> Vec<PortSpec> {
-    let mut tcp: Vec<u16> = Vec::new();
+    let mut forwards: Vec<(u16, u16, Proto)> = Vec::new();
     if role.is_control_plane() {
-        tcp.extend([2379, 2380, bind_port]);
+        forwards.extend([2379, 2380, bind_port].map(|p| (p, p, Proto::Tcp)));
     }
-    tcp.extend([10250, 10255, 10256]);
-    let mut udp: Vec<(u16, u16)> = vec![(8472, 8472), (6053, 53)];
-    if cni == CniPlugin::Calico {
-        tcp.push(5473);
-        udp.extend([(4789, 4789), (51820, 51820)]);
-    }
+    forwards.extend([10250, 10255, 10256].map(|p| (p, p, Proto::Tcp)));
+    forwards.extend([(8472, 8472, Proto::Udp), (6053, 53, Proto::Udp)]);
+    forwards.extend(crate::cni::ports(cni));
+    // TCP first, each protocol in the order above (a stable sort).
+    forwards.sort_by_key(|&(_, _, proto)| proto);
     let mut out: Vec<PortSpec> = Vec::new();
-    let all = tcp
-        .into_iter()
-        .map(|p| PortSpec::any(p, p, Proto::Tcp))
-        .chain(
-            udp.into_iter()
-                .map(|(h, c)| PortSpec::any(h, c, Proto::Udp)),
-        );
-    for spec in all {
+    for (host, child, proto) in forwards {
+        let spec = PortSpec::any(host, child, proto);
         if !out.iter().any(|o| o.conflicts(&spec)) {
             out.push(spec);
         }

@@ -29,8 +29,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use nix::mount::{mount, MsFlags};
 
 use super::ports::{self, PortSpec};
-use super::Dirs;
 use crate::exec::{self, Invocation};
+use crate::layout::admin::load_env_file;
+use crate::layout::AdminDirs;
 use crate::ns::state::{API_SOCK, CHILD_PID, READY_FILE};
 use crate::settings::envfile::write_atomic;
 use crate::settings::EnvFile;
@@ -164,7 +165,7 @@ pub const DATA_BINDS: &[&str] = &[
 
 pub fn child_plan(
     env: &EnvFile,
-    dirs: &Dirs,
+    dirs: &AdminDirs,
     cni_bin_dir: &Path,
     recorded: &[PortSpec],
 ) -> Result<ChildPlan> {
@@ -214,9 +215,9 @@ pub fn child_plan(
         links: vec![
             (
                 p("/run/crio/crio.sock"),
-                p(&format!("/run/user/{}/usernetes/crio/crio.sock", env.uid)),
+                AdminDirs::from_home("", env.uid).crio_socket(),
             ),
-            (dirs.data.join("kubelet"), p("_var_lib_kubelet")),
+            (dirs.data().join("kubelet"), p("_var_lib_kubelet")),
         ],
         fixed_ports: fixed.len(),
         ports: all,
@@ -276,37 +277,19 @@ fn cgroup2_facts() -> (bool, bool) {
     (true, delegated)
 }
 
-/// Reads the env file at `path`, as a one-line error naming it.
-pub fn read_env(path: &Path) -> Result<EnvFile> {
-    EnvFile::read(path).map_err(|e| {
-        let msg = format!("{e:#}");
-        if msg.contains(&path.display().to_string()) {
-            anyhow!("{msg}")
-        } else {
-            anyhow!("{}", crate::tr!("env-file-error", path.display(), msg))
-        }
-    })
-}
-
 /// The parent side: prepare, then exec the real rootlesskit. Returns only
 /// on failure, with the status to exit with.
-pub fn run_parent(verbosity: u8, cmd: &[OsString]) -> i32 {
-    match prepare_parent(verbosity, cmd) {
-        Ok(inv) => exec::exec(&inv),
-        Err(e) => {
-            tracing::error!("{}", one_line(&format!("{e:#}")));
-            1
-        }
-    }
+pub fn run_parent(verbosity: u8, cmd: &[OsString]) -> crate::error::Result<i32> {
+    let inv = prepare_parent(verbosity, cmd)?;
+    Ok(exec::exec(&inv))
 }
 
 fn prepare_parent(verbosity: u8, cmd: &[OsString]) -> Result<Invocation> {
     if nix::unistd::geteuid().is_root() && in_initial_user_namespace() {
         bail!("{}", crate::tr!("rootlesskit-not-root"));
     }
-    let dirs = Dirs::from_env()?;
-    let env_path = dirs.env_file();
-    let env = read_env(&env_path)?;
+    let dirs = session_dirs()?;
+    let env = load_env_file(&dirs.env_file())?;
     let state_dir = dirs.state_dir();
     if let Some(parent) = state_dir.parent() {
         std::fs::create_dir_all(parent)
@@ -336,12 +319,12 @@ fn prepare_parent(verbosity: u8, cmd: &[OsString]) -> Result<Invocation> {
         .with_env(tools::DEPTH_VAR, depth.to_string()))
 }
 
-fn one_line(s: &str) -> String {
-    s.split('\n')
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
+/// u7s-admin's directories as this session (systemd's user manager) gives them.
+fn session_dirs() -> Result<AdminDirs> {
+    AdminDirs::from_session_env(
+        &|k: &str| std::env::var_os(k),
+        nix::unistd::geteuid().as_raw(),
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -351,33 +334,29 @@ fn step<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     f().map_err(|e| {
         anyhow!(
             "{}",
-            crate::tr!("child-setup-step", name, one_line(&format!("{e:#}")))
+            crate::tr!(
+                "child-setup-step",
+                name,
+                crate::error::one_line(&format!("{e:#}"))
+            )
         )
     })
 }
 
 /// The child side: the setup, the readiness file, then `cmd` (no command:
 /// wait for a signal). Returns the status to exit with.
-pub fn run_child(cmd: Vec<OsString>) -> i32 {
+pub fn run_child(cmd: Vec<OsString>) -> crate::error::Result<i32> {
     // The marker is for us, not for crio and what it starts.
     std::env::remove_var(CHILD_MARKER);
     // A stop request during the setup waits until it is done (the steps are
     // bounded), and is then answered without starting the command; it must
     // not kill us between the readiness file and the command.
-    if let Err(e) = stop_signals().thread_block() {
-        tracing::error!("{}", crate::tr!("cannot-block-signals", e));
-        return 1;
-    }
-    match setup_child() {
-        Ok(pid) => {
-            tracing::info!("{}", crate::tr!("rootlesskit-ready", pid));
-            run_command(cmd)
-        }
-        Err(e) => {
-            tracing::error!("{e:#}");
-            1
-        }
-    }
+    stop_signals()
+        .thread_block()
+        .map_err(|e| crate::error::Error::fail(crate::tr!("cannot-block-signals", e)))?;
+    let pid = setup_child()?;
+    tracing::info!("{}", crate::tr!("rootlesskit-ready", pid));
+    run_command(cmd)
 }
 
 fn setup_child() -> Result<i32> {
@@ -388,12 +367,11 @@ fn setup_child() -> Result<i32> {
         Ok(())
     })?;
     let (dirs, env, state_dir, recorded) = step("read the settings", || {
-        let dirs = Dirs::from_env()?;
-        let env = read_env(&dirs.env_file())?;
-        let state_dir = std::env::var_os("ROOTLESSKIT_STATE_DIR")
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-            .unwrap_or_else(|| dirs.state_dir());
+        // The child inherits the parent's environment, so this is the
+        // state dir the parent gave rootlesskit.
+        let dirs = session_dirs()?;
+        let env = load_env_file(&dirs.env_file())?;
+        let state_dir = dirs.state_dir();
         let recorded = ports::read_list(&dirs.ports_file()).unwrap_or_else(|e| {
             tracing::warn!("{}", crate::tr!("forwards-not-reapplied", format!("{e:#}")));
             Vec::new()
@@ -577,7 +555,7 @@ fn run_tool(tool: Tool, args: &[&str]) -> Result<String> {
                 "tool-failed",
                 format!("{} {}", tool.name(), args.join(" ")),
                 out.status,
-                one_line(&err)
+                crate::error::one_line(&err)
             )
         );
     }
@@ -628,26 +606,23 @@ fn stop_signals() -> nix::sys::signal::SigSet {
 /// Runs `cmd`, the stop signals relayed to it by `fork_exec_wait`; no command: waits for a stop signal. A stop signal
 /// that came during the setup ends the role at once. Death by signal N, or
 /// a stop by signal N, is 128+N (`sleep infinity` killed by N).
-fn run_command(mut cmd: Vec<OsString>) -> i32 {
+fn run_command(mut cmd: Vec<OsString>) -> crate::error::Result<i32> {
     let set = stop_signals();
     if cmd.is_empty() {
-        return match set.wait() {
-            Ok(sig) => 128 + sig as i32,
-            Err(e) => {
-                tracing::error!("{}", crate::tr!("signal-wait-failed", e));
-                1
-            }
-        };
+        let sig = set
+            .wait()
+            .map_err(|e| crate::error::Error::fail(crate::tr!("signal-wait-failed", e)))?;
+        return Ok(128 + sig as i32);
     }
     if let Ok(pending) = sigpending() {
         if let Some(sig) = set.iter().find(|s| pending.contains(*s)) {
             tracing::info!("{}", crate::tr!("stopped-during-setup", sig));
-            return 128 + sig as i32;
+            return Ok(128 + sig as i32);
         }
     }
     // Still blocked: fork_exec_wait unblocks them once its relay is in place.
     let program = cmd.remove(0);
-    exec::fork_exec_wait(&Invocation::new(program, cmd))
+    Ok(exec::fork_exec_wait(&Invocation::new(program, cmd)))
 }
 
 fn sigpending() -> nix::Result<nix::sys::signal::SigSet> {
@@ -664,43 +639,12 @@ mod tests {
     use super::*;
     use crate::settings::{CniPlugin, Role};
 
-    pub(crate) fn env_text(role: &str) -> String {
-        format!(
-            "U7S_KUBEVERSION='v1.26.3'
-U7S_KUBEADMFLAGS=''
-U7S_PLATFORM='k8s-p10'
-U7S_REGISTRY='registry.local'
-U7S_REGISTRY_PLATFORM='registry.local/k8s-p10'
-U7S_FLANNEL_REGISTRY='registry.local'
-U7S_FLANNEL_TAG=''
-U7S_IMAGES=''
-U7S_PAUSE_IMAGE='k8s-p10/pause:3.9'
-U7S_UID='999'
-U7S_APISERVER_ADVERTISE_ADDRESS='10.20.30.40'
-U7S_APISERVER_BIND_PORT='6443'
-U7S_EXTDEV='eth0'
-U7S_CONTROLPLANE='{role}'
-U7S_APISERVERENDPOINT='10.20.30.40:6443'
-U7S_TOKEN=''
-U7S_CACERTHASH=''
-U7S_CERIFICATEKEY=''
-U7S_SERVICECIDR='10.96.0.0/12'
-U7S_PODNETWORKCIDR='10.244.0.0/16'
-U7S_CNI_PLUGIN='flannel'
-"
-        )
-    }
-
     fn env(role: &str) -> EnvFile {
-        EnvFile::parse(&env_text(role)).unwrap()
+        crate::settings::envfile::fixture::env_file(role)
     }
 
-    fn dirs() -> Dirs {
-        Dirs::from_lookup(
-            |k| (k == "HOME").then(|| OsString::from("/var/lib/u7s-admin")),
-            999,
-        )
-        .unwrap()
+    fn dirs() -> AdminDirs {
+        crate::layout::admin::tests::dirs()
     }
 
     fn os(v: &[OsString]) -> Vec<String> {
@@ -814,7 +758,7 @@ U7S_CNI_PLUGIN='flannel'
         );
         assert!(plan.links.contains(&(
             "/run/crio/crio.sock".into(),
-            "/run/user/999/usernetes/crio/crio.sock".into()
+            "/run/user/989/usernetes/crio/crio.sock".into()
         )));
         assert_eq!(plan.tap_dev, "tap0");
         assert_eq!(plan.tap_address, Ipv4Addr::new(10, 20, 30, 40));
@@ -852,16 +796,5 @@ U7S_CNI_PLUGIN='flannel'
             "         0        999          1\n         1     100000      65536\n"
         ));
         assert!(!is_initial_uid_map("0 999 1\n"));
-    }
-
-    #[test]
-    fn env_file_errors_name_the_file() {
-        let e = read_env(Path::new("/nonexistent/u7s/env"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("/nonexistent/u7s/env") && !e.contains('\n'),
-            "{e}"
-        );
     }
 }

@@ -103,7 +103,7 @@ impl Serialize for ExtraArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_yaml::Value;
+    use crate::yaml::Value;
 
     fn sample(api: KubeadmApi) -> ExtraArgs {
         ExtraArgs::new(api)
@@ -114,7 +114,7 @@ mod tests {
 
     #[test]
     fn v1beta3_renders_a_map_and_keeps_the_last_value() {
-        let v = serde_yaml::to_value(sample(KubeadmApi::V1Beta3)).unwrap();
+        let v = crate::yaml::to_value(sample(KubeadmApi::V1Beta3)).unwrap();
         let m = v.as_mapping().expect("map form");
         assert_eq!(m.len(), 2);
         // A string "true", not a YAML bool: kubeadm's map is map[string]string.
@@ -124,7 +124,7 @@ mod tests {
 
     #[test]
     fn v1beta4_renders_a_name_value_list_in_order() {
-        let v = serde_yaml::to_value(sample(KubeadmApi::V1Beta4)).unwrap();
+        let v = crate::yaml::to_value(sample(KubeadmApi::V1Beta4)).unwrap();
         let s = v.as_sequence().expect("list form");
         assert_eq!(s.len(), 2);
         assert_eq!(s[0]["name"], Value::from("allocate-node-cidrs"));
@@ -135,8 +135,8 @@ mod tests {
 
     #[test]
     fn a_string_true_stays_a_string_in_the_rendered_text() {
-        let text = serde_yaml::to_string(&sample(KubeadmApi::V1Beta3)).unwrap();
-        let back: Value = serde_yaml::from_str(&text).unwrap();
+        let text = crate::yaml::to_string(&sample(KubeadmApi::V1Beta3)).unwrap();
+        let back: Value = crate::yaml::from_str(&text).unwrap();
         assert!(back["allocate-node-cidrs"].is_string(), "{text}");
     }
 }

@@ -5,10 +5,10 @@
 //! documents, so it catches the secrets wherever the admin's own `--config`
 //! file put them, not only where u7s writes them.
 
+use crate::yaml::Value;
 use anyhow::Result;
-use serde_yaml::Value;
 
-use super::{documents_to_string, parse_documents};
+use crate::yaml::{documents_to_string, parse_documents};
 
 /// The fields that hold a bootstrap token, a certificate key or a CA hash.
 const SECRET_KEYS: &[&str] = &[

@@ -1,13 +1,12 @@
-//! The kubeadm configuration u7s generates for `kubeadm init` / `kubeadm join`,
-//! the overlay of an admin's own `--config` file, and the bundled CNI manifests.
+//! The kubeadm configuration u7s generates for `kubeadm init` / `kubeadm join`
+//! and the overlay of an admin's own `--config` file. (The CNI manifests are
+//! `crate::cni`'s.)
 //!
 //! - [`ConfigInput`]: plain data the caller maps its settings into;
 //! - [`render`]: the multi-document YAML for the role and Kubernetes version;
 //! - [`overlay`]: the admin's `--config` file with the rootless fields set;
-//! - [`flannel_manifest`]: the bundled flannel manifest for a registry and pod network;
-//! - [`calico_manifest`]: the bundled calico manifest for a registry and pod network.
 //!
-//! Everything is built as typed serde values and rendered by serde_yaml: no
+//! Everything is built as typed serde values and rendered by `crate::yaml`: no
 //! user-given value is ever spliced into YAML (or JSON) text.
 //!
 //! API version: kubeadm.k8s.io/v1beta3 below Kubernetes 1.31, v1beta4 from 1.31
@@ -20,12 +19,9 @@
 //! documents (with the rootless settings) filled.
 
 mod args;
-pub mod calico;
-pub mod flannel;
 pub mod mask;
 mod overlay;
 pub mod types;
-mod workload;
 
 use std::collections::BTreeMap;
 
@@ -33,8 +29,6 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 pub use args::ExtraArgs;
-pub use calico::{calico_images, calico_manifest};
-pub use flannel::{flannel_images, flannel_manifest};
 pub use mask::mask_secrets;
 pub use overlay::{admin_facts, overlay, AdminFacts};
 use types::*;
@@ -502,34 +496,11 @@ pub fn render(input: &ConfigInput) -> Result<String> {
             vec![to_value(&join_configuration(input, api))?]
         }
     };
-    documents_to_string(&docs)
+    crate::yaml::documents_to_string(&docs)
 }
 
-fn to_value<T: Serialize>(doc: &T) -> Result<serde_yaml::Value> {
-    Ok(serde_yaml::to_value(doc)?)
-}
-
-/// Documents as one YAML stream, each starting with `---`.
-pub(crate) fn documents_to_string(docs: &[serde_yaml::Value]) -> Result<String> {
-    let mut out = String::new();
-    for doc in docs {
-        out.push_str("---\n");
-        out.push_str(&serde_yaml::to_string(doc)?);
-    }
-    Ok(out)
-}
-
-/// Parse a multi-document YAML stream; empty documents (a stray `---`) are dropped.
-pub(crate) fn parse_documents(text: &str) -> Result<Vec<serde_yaml::Value>> {
-    use serde::Deserialize;
-    let mut docs = Vec::new();
-    for de in serde_yaml::Deserializer::from_str(text) {
-        let doc = serde_yaml::Value::deserialize(de)?;
-        if !doc.is_null() {
-            docs.push(doc);
-        }
-    }
-    Ok(docs)
+fn to_value<T: Serialize>(doc: &T) -> Result<crate::yaml::Value> {
+    Ok(crate::yaml::to_value(doc)?)
 }
 
 #[cfg(test)]

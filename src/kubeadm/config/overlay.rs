@@ -31,14 +31,13 @@
 //! the forced fields exist; for `join` only the JoinConfiguration matters, as
 //! kubeadm join ignores the other kinds. The admin's comments are not kept.
 
+use crate::yaml::{documents_to_string, parse_documents, Mapping, Value};
 use anyhow::{anyhow, bail, Result};
-use serde_yaml::{Mapping, Value};
 
 use super::types::*;
 use super::{
-    cluster_configuration, documents_to_string, init_configuration, kube_proxy_configuration,
-    kubelet_configuration, parse_documents, ConfigInput, KubeadmApi, Role, CRI_SOCKET,
-    ETCD_DATA_DIR, ETCD_LISTEN_PEER_URLS,
+    cluster_configuration, init_configuration, kube_proxy_configuration, kubelet_configuration,
+    ConfigInput, KubeadmApi, Role, CRI_SOCKET, ETCD_DATA_DIR, ETCD_LISTEN_PEER_URLS,
 };
 
 /// What the admin's file says about things the caller must prepare the node for.
@@ -323,7 +322,7 @@ fn child_mapping<'v>(value: &'v mut Value, key: &str) -> std::result::Result<&'v
 }
 
 fn typed<T: serde::Serialize>(doc: &T) -> Result<Value> {
-    Ok(serde_yaml::to_value(doc)?)
+    Ok(crate::yaml::to_value(doc)?)
 }
 
 /// A minimal document of `kind`, to be filled by the editor.

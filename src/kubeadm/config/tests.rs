@@ -1,8 +1,9 @@
 //! Golden-style tests: render, re-parse as YAML values, check the fields.
 
-use serde_yaml::Value;
+use crate::yaml::Value;
 
 use super::*;
+use crate::yaml::parse_documents;
 
 const VERSIONS: [(&str, u32); 3] = [("v1.26.3", 26), ("v1.30.2", 30), ("v1.31.1", 31)];
 const TOKEN: &str = "abcdef.0123456789abcdef";

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::Path;
 
-use serde_yaml::Value;
+use crate::yaml::Value;
 
 use super::disposition::disposition;
 use super::table::{allowed_with_config, FlagSet, Kind, Scope};
@@ -24,7 +24,7 @@ fn contract(name: &str) -> Option<Value> {
             path.display()
         )
     });
-    Some(serde_yaml::from_str(&text).expect("contract file parses"))
+    Some(crate::yaml::from_str(&text).expect("contract file parses"))
 }
 
 /// A flag as flags.json describes it for one command and version.

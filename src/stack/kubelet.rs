@@ -2,17 +2,17 @@
 //! `/var/lib/kubelet/config.yaml` (inside the namespaces, where that path is
 //! u7s-admin's bind mount), and the real kubelet's command line.
 //!
-//! The merge works on `serde_yaml::Value`, so every key kubeadm or the admin
+//! The merge works on `crate::yaml::Value`, so every key kubeadm or the admin
 //! wrote survives; ours replace theirs, and the maps `featureGates` and
 //! `evictionHard` are merged key by key.
 
 use std::ffi::OsString;
 use std::path::Path;
 
+use crate::yaml::{Mapping, Value};
 use anyhow::{bail, Context, Result};
-use serde_yaml::{Mapping, Value};
 
-use super::dirs::RoleDirs;
+use crate::layout::AdminDirs;
 use crate::settings::EnvFile;
 
 pub const CONFIG: &str = "/var/lib/kubelet/config.yaml";
@@ -36,7 +36,7 @@ fn s(v: &str) -> Value {
 }
 
 /// The settings kubelet needs in a user namespace.
-pub fn rootless_settings(dirs: &RoleDirs) -> Mapping {
+pub fn rootless_settings(dirs: &AdminDirs) -> Mapping {
     let mut m = Mapping::new();
     m.insert(s("cgroupDriver"), s("cgroupfs"));
     m.insert(s("failSwapOn"), Value::Bool(false));
@@ -63,7 +63,7 @@ const MERGED_MAPS: &[&str] = &["featureGates", "evictionHard"];
 
 /// `config` with the rootless settings applied. `config` must be a mapping
 /// (an empty document counts as an empty one).
-pub fn merge(config: Value, dirs: &RoleDirs) -> Result<Value> {
+pub fn merge(config: Value, dirs: &AdminDirs) -> Result<Value> {
     let mut doc = match config {
         Value::Mapping(m) => m,
         Value::Null => Mapping::new(),
@@ -90,22 +90,22 @@ pub fn merge(config: Value, dirs: &RoleDirs) -> Result<Value> {
 
 /// Reads `path`, merges, and writes it back atomically when anything changed.
 /// Returns whether it was rewritten.
-pub fn update_config(path: &Path, dirs: &RoleDirs) -> Result<bool> {
+pub fn update_config(path: &Path, dirs: &AdminDirs) -> Result<bool> {
     let text = std::fs::read_to_string(path)
         .with_context(|| crate::tr!("kubelet-config-missing", path.display()))?;
     let before: Value =
-        serde_yaml::from_str(&text).with_context(|| crate::tr!("not-yaml", path.display()))?;
+        crate::yaml::from_str(&text).with_context(|| crate::tr!("not-yaml", path.display()))?;
     let after = merge(before.clone(), dirs).with_context(|| path.display().to_string())?;
     if after == before {
         return Ok(false);
     }
-    let out = serde_yaml::to_string(&after)?;
+    let out = crate::yaml::to_string(&after)?;
     crate::settings::envfile::write_atomic(path, out.as_bytes(), 0o644)?;
     Ok(true)
 }
 
 /// The real kubelet's arguments, the caller's appended (so they win).
-pub fn kubelet_args(dirs: &RoleDirs, env: &EnvFile, extra: Vec<OsString>) -> Vec<OsString> {
+pub fn kubelet_args(dirs: &AdminDirs, env: &EnvFile, extra: Vec<OsString>) -> Vec<OsString> {
     let mut args: Vec<OsString> = [
         "--cert-dir",
         CERT_DIR,
@@ -139,7 +139,11 @@ pub fn kubelet_args(dirs: &RoleDirs, env: &EnvFile, extra: Vec<OsString>) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roles::dirs::tests::{dirs, env_file};
+    use crate::layout::admin::tests::dirs;
+
+    fn env_file() -> crate::settings::EnvFile {
+        crate::settings::envfile::fixture::env_file("initMaster")
+    }
 
     const KUBEADM_WRITTEN: &str = "\
 apiVersion: kubelet.config.k8s.io/v1beta1
@@ -156,7 +160,7 @@ staticPodPath: /etc/kubernetes/manifests
 
     #[test]
     fn merge_sets_ours_and_keeps_theirs() {
-        let before: Value = serde_yaml::from_str(KUBEADM_WRITTEN).unwrap();
+        let before: Value = crate::yaml::from_str(KUBEADM_WRITTEN).unwrap();
         let after = merge(before, &dirs()).unwrap();
         assert_eq!(after["cgroupDriver"], s("cgroupfs"));
         assert_eq!(after["failSwapOn"], Value::Bool(false));
@@ -186,7 +190,7 @@ staticPodPath: /etc/kubernetes/manifests
         let filled = merge(Value::Null, &dirs()).unwrap();
         assert_eq!(filled["cgroupDriver"], s("cgroupfs"));
         // A scalar where a map is merged is replaced, not an error.
-        let odd: Value = serde_yaml::from_str("featureGates: 3").unwrap();
+        let odd: Value = crate::yaml::from_str("featureGates: 3").unwrap();
         let fixed = merge(odd, &dirs()).unwrap();
         assert_eq!(
             fixed["featureGates"]["KubeletInUserNamespace"],

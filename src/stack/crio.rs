@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
 
-use super::dirs::RoleDirs;
 use super::toml::Table;
+use crate::layout::AdminDirs;
 use crate::settings::EnvFile;
 
 /// The conmon and crun binaries crio.conf names (`U7S_CONMON`, `U7S_CRUN`).
@@ -87,7 +87,7 @@ fn text(p: &Path) -> Result<String> {
 }
 
 impl CrioConfig {
-    pub fn rootless(dirs: &RoleDirs, env: &EnvFile, tools: &RuntimeTools) -> CrioConfig {
+    pub fn rootless(dirs: &AdminDirs, env: &EnvFile, tools: &RuntimeTools) -> CrioConfig {
         let run = dirs.runtime();
         let data = dirs.data();
         let crio_run = dirs.crio_runtime_dir();
@@ -218,8 +218,12 @@ pub fn prepare(config: &CrioConfig, path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roles::dirs::tests::{dirs, env_file};
-    use crate::roles::toml::Value;
+    use crate::layout::admin::tests::dirs;
+
+    fn env_file() -> crate::settings::EnvFile {
+        crate::settings::envfile::fixture::env_file("initMaster")
+    }
+    use crate::stack::toml::Value;
 
     fn config() -> CrioConfig {
         CrioConfig::rootless(&dirs(), &env_file(), &RuntimeTools::default())
@@ -332,7 +336,7 @@ mod tests {
     fn prepare_writes_the_file_and_dirs() {
         let base = std::env::temp_dir().join(format!("u7s-crio-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
-        let d = RoleDirs::new(&crate::roles::dirs::tests::admin(), |k| {
+        let d = dirs().with_env(&|k: &str| {
             let sub = match k {
                 "XDG_RUNTIME_DIR" => "run",
                 "XDG_CONFIG_HOME" => "config",

@@ -4,10 +4,10 @@
 
 use std::net::IpAddr;
 
+use crate::yaml::Value;
 use anyhow::{anyhow, bail, Result};
-use serde_yaml::Value;
 
-use super::parse_documents;
+use crate::yaml::parse_documents;
 
 /// `registry` without a trailing `/`, refused if it is not `HOST[/PATH]`.
 pub(crate) fn checked_registry<'a>(

@@ -1,4 +1,5 @@
-//! Where u7s keeps things on the host (all relative to the root prefix).
+//! Where the cluster's files are on the host (all relative to the root
+//! prefix). u7s-admin's own files are in [`super::admin`].
 
 pub const ENV_FILE: &str = "/etc/podsec/u7s/config/env";
 /// How far init/join got: `in-progress <role>` or `done <role>`.
@@ -18,20 +19,3 @@ pub const SUBUID: &str = "/etc/subuid";
 pub const SUBGID: &str = "/etc/subgid";
 pub const ROOT_KUBECONFIG: &str = "/root/.kube/config";
 pub const SERVICE: &str = "u7s.service";
-
-/// Paths under u7s-admin's home, which is only known at run time.
-pub fn admin_env_file(home: &str) -> String {
-    format!("{home}/.config/usernetes/env")
-}
-
-pub fn admin_kubeadm_config(home: &str, subcommand: &str) -> String {
-    format!("{home}/.config/usernetes/kubeadm-{subcommand}.yaml")
-}
-
-pub fn admin_kubeconfig(home: &str) -> String {
-    format!("{home}/.kube/config")
-}
-
-pub fn crio_socket(uid: u32) -> String {
-    format!("/run/user/{uid}/usernetes/crio/crio.sock")
-}

@@ -8,20 +8,20 @@
 //! caller passes `<registry>/<platform>` (e.g. `registry.local/k8s-p10`, its
 //! image repository) or `None` for the upstream images (`docker.io/flannel/...`).
 
+use crate::yaml::Value;
 use anyhow::{anyhow, bail, Context, Result};
-use serde_yaml::Value;
 
 use super::workload::{
     check_ipv4_cidr, checked_registry, for_each_container, images, rename_image,
 };
-use super::{documents_to_string, parse_documents};
+use crate::yaml::{documents_to_string, parse_documents};
 
 /// The flannel version u7s ships.
 pub const FLANNEL_VERSION: &str = "v0.26.7";
 /// The flannel-cni-plugin tag that flannel v0.26.7's manifest uses.
 pub const FLANNEL_CNI_PLUGIN_TAG: &str = "v1.7.1-flannel1";
 
-const MANIFEST: &str = include_str!("../../../data/manifests/flannel/v0.26.7/kube-flannel.yml");
+const MANIFEST: &str = include_str!("../../data/manifests/flannel/v0.26.7/kube-flannel.yml");
 
 /// The bundled manifest as shipped (upstream images, pod network 10.244.0.0/16).
 pub fn bundled() -> &'static str {
@@ -100,7 +100,7 @@ fn set_network(net_conf: &Value, pod_cidr: &str) -> Result<String> {
         .as_str()
         .ok_or_else(|| anyhow!("{}", crate::tr!("flannel-netconf-not-string")))?;
     // JSON is YAML: parse it with serde_yaml, edit, and write JSON back.
-    let mut conf: Value = serde_yaml::from_str(text).context("flannel net-conf.json")?;
+    let mut conf: Value = crate::yaml::from_str(text).context("flannel net-conf.json")?;
     let map = conf
         .as_mapping_mut()
         .ok_or_else(|| anyhow!("{}", crate::tr!("flannel-netconf-not-object")))?;
@@ -201,7 +201,7 @@ mod tests {
             .iter()
             .find(|d| d["metadata"]["name"] == "kube-flannel-cfg")
             .unwrap();
-        serde_yaml::from_str(cm["data"]["net-conf.json"].as_str().unwrap()).unwrap()
+        crate::yaml::from_str(cm["data"]["net-conf.json"].as_str().unwrap()).unwrap()
     }
 
     #[test]
@@ -238,7 +238,7 @@ mod tests {
         assert_eq!(net_conf(&d)["Backend"]["Type"], Value::from("vxlan"));
         let cm = d.iter().find(|d| d["kind"] == "ConfigMap").unwrap();
         let cni: Value =
-            serde_yaml::from_str(cm["data"]["cni-conf.json"].as_str().unwrap()).unwrap();
+            crate::yaml::from_str(cm["data"]["cni-conf.json"].as_str().unwrap()).unwrap();
         assert_eq!(cni["plugins"][0]["type"], Value::from("flannel"));
     }
 

@@ -11,18 +11,18 @@
 //! in [`alt_image`] alone so that it can be corrected in one place. The
 //! caller passes `<registry>/<platform>` or `None` for the upstream images.
 
+use crate::yaml::Value;
 use anyhow::{anyhow, bail, Context, Result};
-use serde_yaml::Value;
 
 use super::workload::{
     check_ipv4_cidr, checked_registry, for_each_container, images, rename_image,
 };
-use super::{documents_to_string, parse_documents};
+use crate::yaml::{documents_to_string, parse_documents};
 
 /// The calico version u7s ships (the tag of all three images).
 pub const CALICO_VERSION: &str = "v3.28.2";
 
-const MANIFEST: &str = include_str!("../../../data/manifests/calico/v3.28.2/calico.yaml");
+const MANIFEST: &str = include_str!("../../data/manifests/calico/v3.28.2/calico.yaml");
 
 /// The kinds whose pod templates hold calico's images.
 const WORKLOADS: [&str; 2] = ["DaemonSet", "Deployment"];
@@ -237,7 +237,7 @@ mod tests {
             assert_eq!(node_env(&d, var), &Value::from(want), "{var}");
         }
         // The BIRD probes would fail without BIRD.
-        let probes = serde_yaml::to_string(&ds["containers"][0]).unwrap();
+        let probes = crate::yaml::to_string(&ds["containers"][0]).unwrap();
         assert!(!probes.contains("bird"), "{probes}");
     }
 
@@ -252,7 +252,7 @@ mod tests {
             .as_str()
             .unwrap()
             .replace("__CNI_MTU__", "1450");
-        let cni: Value = serde_yaml::from_str(&cni).unwrap();
+        let cni: Value = crate::yaml::from_str(&cni).unwrap();
         let types: Vec<&str> = cni["plugins"]
             .as_sequence()
             .unwrap()
