@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod hosttree;
+pub mod kubeadm_model;
 pub mod nspawn;
 pub mod rk_role;
 
