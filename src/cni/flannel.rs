@@ -94,83 +94,21 @@ fn alt_image(registry: &str, image: &str) -> Result<String> {
     Ok(format!("{registry}/{name}:{tag}"))
 }
 
-/// net-conf.json with `Network` set; the other keys stay as they are, in order.
+/// net-conf.json with `Network` set; the other keys stay as they are, in
+/// order (serde_json's `preserve_order`), indented by two as in the manifest.
 fn set_network(net_conf: &Value, pod_cidr: &str) -> Result<String> {
     let text = net_conf
         .as_str()
         .ok_or_else(|| anyhow!("{}", crate::tr!("flannel-netconf-not-string")))?;
-    // JSON is YAML: parse it with serde_yaml, edit, and write JSON back.
-    let mut conf: Value = crate::yaml::from_str(text).context("flannel net-conf.json")?;
+    let mut conf: serde_json::Value =
+        serde_json::from_str(text).context("flannel net-conf.json")?;
     let map = conf
-        .as_mapping_mut()
+        .as_object_mut()
         .ok_or_else(|| anyhow!("{}", crate::tr!("flannel-netconf-not-object")))?;
     map.insert("Network".into(), pod_cidr.into());
-    let mut out = String::new();
-    write_json(&conf, 0, &mut out)?;
+    let mut out = serde_json::to_string_pretty(&conf)?;
     out.push('\n');
     Ok(out)
-}
-
-/// A small JSON writer for YAML values (what net-conf.json holds), indented by two.
-fn write_json(v: &Value, indent: usize, out: &mut String) -> Result<()> {
-    let pad = |n: usize| "  ".repeat(n);
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
-        Value::String(s) => json_string(s, out),
-        Value::Sequence(items) => {
-            if items.is_empty() {
-                out.push_str("[]");
-                return Ok(());
-            }
-            out.push_str("[\n");
-            for (i, item) in items.iter().enumerate() {
-                out.push_str(&pad(indent + 1));
-                write_json(item, indent + 1, out)?;
-                out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
-            }
-            out.push_str(&pad(indent));
-            out.push(']');
-        }
-        Value::Mapping(map) => {
-            if map.is_empty() {
-                out.push_str("{}");
-                return Ok(());
-            }
-            out.push_str("{\n");
-            for (i, (k, item)) in map.iter().enumerate() {
-                let k = k
-                    .as_str()
-                    .ok_or_else(|| anyhow!("{}", crate::tr!("json-key-not-string")))?;
-                out.push_str(&pad(indent + 1));
-                json_string(k, out);
-                out.push_str(": ");
-                write_json(item, indent + 1, out)?;
-                out.push_str(if i + 1 < map.len() { ",\n" } else { "\n" });
-            }
-            out.push_str(&pad(indent));
-            out.push('}');
-        }
-        Value::Tagged(_) => bail!("{}", crate::tr!("yaml-tagged-to-json")),
-    }
-    Ok(())
-}
-
-fn json_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]
@@ -319,10 +257,17 @@ mod tests {
         assert_eq!(flannel_images(None).unwrap().len(), 2);
     }
 
+    /// net-conf.json as flannel's manifest writes it: the keys in their
+    /// order, two-space indentation, only `Network` changed.
     #[test]
-    fn json_strings_are_escaped() {
-        let mut out = String::new();
-        json_string("a\"b\\c\n\u{1}", &mut out);
-        assert_eq!(out, r#""a\"b\\c\n\u0001""#);
+    fn net_conf_keeps_the_manifests_layout() {
+        let out = flannel_manifest(None, "10.20.0.0/16").unwrap();
+        let d = docs(&out);
+        let cm = d.iter().find(|d| d["kind"] == "ConfigMap").unwrap();
+        assert_eq!(
+            cm["data"]["net-conf.json"].as_str().unwrap(),
+            "{\n  \"Network\": \"10.20.0.0/16\",\n  \"EnableNFTables\": false,\n  \
+             \"Backend\": {\n    \"Type\": \"vxlan\"\n  }\n}\n"
+        );
     }
 }

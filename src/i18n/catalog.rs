@@ -284,19 +284,6 @@ pub static CATALOG: &[Entry] = &[
     e!("join-needs-token", "kubeadm join needs --token (or --discovery-file)", "для kubeadm join нужен --token (или --discovery-file)"),
     e!("join-needs-ca-hash", "kubeadm join needs --discovery-token-ca-cert-hash sha256:<hex> (or --discovery-token-unsafe-skip-ca-verification)", "для kubeadm join нужен --discovery-token-ca-cert-hash sha256:<hex> (или --discovery-token-unsafe-skip-ca-verification)"),
     e!("kube-version-shape", "Kubernetes version {} does not look like v1.{}.N (it must start with v)", "версия Kubernetes {} не похожа на v1.{}.N (она должна начинаться с v)"),
-    // JSON from rootlessctl list-ports --json
-    e!("json-trailing", "trailing characters at byte {}", "лишние символы с байта {}"),
-    e!("json-expected", "expected {} at byte {}", "ожидается {} в байте {}"),
-    e!("json-unexpected", "unexpected character at byte {}", "неожиданный символ в байте {}"),
-    e!("json-too-deep", "nested too deeply", "слишком глубокая вложенность"),
-    e!("json-expected-comma", "expected , or {} at byte {}", "ожидается , или {} в байте {}"),
-    e!("json-eof", "unexpected end of input", "неожиданный конец данных"),
-    e!("json-bad-number", "bad number {} at byte {}", "неверное число {} в байте {}"),
-    e!("json-bad-u-escape", "bad \\u escape at byte {}", "неверная последовательность \\u в байте {}"),
-    e!("json-unterminated", "unterminated string", "незакрытая строка"),
-    e!("json-bad-surrogate", "bad surrogate pair at byte {}", "неверная суррогатная пара в байте {}"),
-    e!("json-bad-escape", "bad escape at byte {}", "неверная escape-последовательность в байте {}"),
-    e!("json-control", "control character in a string at byte {}", "управляющий символ в строке в байте {}"),
     // the audit edit of the kube-apiserver manifest kubeadm wrote
     e!("audit-no-mapping", "expected a mapping around {}", "вокруг {} ожидается словарь (mapping)"),
     e!("audit-not-list", "{} is not a list", "{} — не список"),
@@ -318,8 +305,6 @@ pub static CATALOG: &[Entry] = &[
     e!("flannel-image-no-tag", "flannel image {} has no tag", "у образа flannel {} нет тега"),
     e!("flannel-netconf-not-string", "flannel net-conf.json is not a string", "net-conf.json flannel — не строка"),
     e!("flannel-netconf-not-object", "flannel net-conf.json is not an object", "net-conf.json flannel — не объект"),
-    e!("json-key-not-string", "a JSON object key is not a string", "ключ объекта JSON — не строка"),
-    e!("yaml-tagged-to-json", "a tagged YAML value cannot be written as JSON", "значение YAML с тегом нельзя записать как JSON"),
     // roles
     e!("env-file-prefix", "env file: {}", "файл окружения: {}"),
     e!("kubelet-config-not-mapping", "the kubelet configuration is not a YAML mapping", "конфигурация kubelet — не словарь YAML (mapping)"),

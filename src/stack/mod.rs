@@ -16,12 +16,11 @@
 //! - `service`: the systemctl calls that start and stop `u7s.target`;
 //! - `ping_group_range`: the ping sockets slirp4netns needs.
 //!
-//! Formats: `json` (what `rootlessctl list-ports --json` prints), `toml`
-//! (crio.conf).
+//! Formats: `toml` (crio.conf); `rootlessctl list-ports --json` is read
+//! with serde_json.
 
 pub mod crio;
 pub mod crio_wait;
-pub mod json;
 pub mod kubelet;
 pub mod ping_group_range;
 pub mod ports;

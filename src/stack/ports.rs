@@ -15,7 +15,8 @@ use std::str::FromStr;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use super::json;
+use serde_json::Value;
+
 use crate::settings::envfile::write_atomic;
 use crate::settings::{CniPlugin, Role};
 
@@ -250,16 +251,16 @@ pub fn parse_list_ports_json(text: &str) -> Result<Vec<(u64, Option<PortSpec>)>>
             continue;
         }
         let at = |what: &str| anyhow!("{}", crate::tr!("list-ports-json-line", i + 1, what));
-        let v = json::parse(line).map_err(|e| at(&e.to_string()))?;
+        let v: Value = serde_json::from_str(line).map_err(|e| at(&e.to_string()))?;
         let id = v
             .get("id")
-            .and_then(json::Value::as_u64)
+            .and_then(Value::as_u64)
             .ok_or_else(|| at("no id"))?;
         let spec = v.get("spec").ok_or_else(|| at("no spec"))?;
-        let text_of = |k: &str| spec.get(k).and_then(json::Value::as_str).unwrap_or("");
+        let text_of = |k: &str| spec.get(k).and_then(Value::as_str).unwrap_or("");
         let num = |k: &str| {
             spec.get(k)
-                .and_then(json::Value::as_u64)
+                .and_then(Value::as_u64)
                 .and_then(|n| u16::try_from(n).ok())
         };
         let parsed = (|| {
@@ -441,7 +442,15 @@ mod tests {
             ]
         );
         assert!(parse_list_ports_json("{\"spec\":{}}").is_err());
+        let e = parse_list_ports_json("{\"id\":1,\"spec\":{}}\n{\"id\":2,")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("rootlessctl list-ports --json, line 2: "),
+            "{e}"
+        );
         assert!(parse_list_ports_json("not json").is_err());
+        assert!(parse_list_ports_json("{\"id\":1.5,\"spec\":{}}").is_err());
         assert_eq!(parse_list_ports_json("\n").unwrap(), vec![]);
     }
 }
