@@ -1,9 +1,10 @@
 //! IPv4 networks: the CIDR type, the addresses derived from the service network,
 //! the pod network default per CNI plugin, and the overlap refusals.
 //!
-//! Written by hand (no ipnetwork crate) because the arithmetic is small. The
-//! reference pasted `.1`, `.10`, `.100` after the first three octets, which lands
-//! outside the network whenever its address does not end in `.0`
+//! The network arithmetic is ipnet's (`Ipv4Net`); what is ours is the
+//! strictness of parsing, the refusal of host bits and the derivation rules.
+//! The reference pasted `.1`, `.10`, `.100` after the first three octets, which
+//! lands outside the network whenever its address does not end in `.0`
 //! (e.g. 10.0.0.128/25); here it is network + n, checked against the size.
 
 use std::fmt;
@@ -11,80 +12,62 @@ use std::net::Ipv4Addr;
 use std::str::FromStr;
 
 use anyhow::{anyhow, bail, Result};
+use ipnet::Ipv4Net;
 
 use super::host::HostAddr;
 
 /// An IPv4 network: the network address (host bits zero) and prefix length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Cidr {
-    network: Ipv4Addr,
-    prefix: u8,
-}
+pub struct Cidr(Ipv4Net);
 
 impl Cidr {
     /// A network from an address and prefix; refuses set host bits so that a
     /// typo such as `10.96.0.1/12` is not silently turned into another network.
     pub fn new(addr: Ipv4Addr, prefix: u8) -> Result<Cidr> {
-        if prefix > 32 {
-            bail!("{}", crate::tr!("prefix-range", prefix));
+        let net = Ipv4Net::new(addr, prefix)
+            .map_err(|_| anyhow!("{}", crate::tr!("prefix-range", prefix)))?;
+        if net.network() != addr {
+            bail!("{}", crate::tr!("host-bits-set", net, net.trunc()));
         }
-        let net = Ipv4Addr::from(u32::from(addr) & mask_bits(prefix));
-        if net != addr {
-            bail!(
-                "{}",
-                crate::tr!(
-                    "host-bits-set",
-                    format!("{addr}/{prefix}"),
-                    format!("{net}/{prefix}")
-                )
-            );
-        }
-        Ok(Cidr {
-            network: net,
-            prefix,
-        })
+        Ok(Cidr(net))
     }
 
     /// The network holding `addr` with `prefix` (host bits cleared), e.g. the
     /// connected subnet of an interface address.
     pub fn containing(addr: Ipv4Addr, prefix: u8) -> Cidr {
-        let prefix = prefix.min(32);
-        Cidr {
-            network: Ipv4Addr::from(u32::from(addr) & mask_bits(prefix)),
-            prefix,
-        }
+        Cidr(Ipv4Net::new_assert(addr, prefix.min(32)).trunc())
     }
 
     pub fn network(&self) -> Ipv4Addr {
-        self.network
+        self.0.network()
     }
 
     pub fn prefix(&self) -> u8 {
-        self.prefix
+        self.0.prefix_len()
     }
 
     /// The netmask, e.g. 255.240.0.0 for /12.
     pub fn mask(&self) -> Ipv4Addr {
-        Ipv4Addr::from(mask_bits(self.prefix))
+        self.0.netmask()
     }
 
     /// The last address of the network.
     pub fn broadcast(&self) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.network) | !mask_bits(self.prefix))
+        self.0.broadcast()
     }
 
     /// Number of addresses in the network (2^(32-prefix)).
     pub fn size(&self) -> u64 {
-        1u64 << (32 - u32::from(self.prefix))
+        1u64 << (32 - u32::from(self.prefix()))
     }
 
     pub fn contains(&self, addr: Ipv4Addr) -> bool {
-        u32::from(addr) & mask_bits(self.prefix) == u32::from(self.network)
+        self.0.contains(&addr)
     }
 
-    /// Two networks overlap iff one contains the other's network address.
+    /// Two networks overlap iff one contains the other.
     pub fn overlaps(&self, other: &Cidr) -> bool {
-        self.contains(other.network) || other.contains(self.network)
+        self.0.contains(&other.0) || other.0.contains(&self.0)
     }
 
     /// `network + n`, refused unless it is a host address (neither the network
@@ -93,20 +76,13 @@ impl Cidr {
         if n == 0 || u64::from(n) >= self.size().saturating_sub(1) {
             bail!("{}", crate::tr!("no-host-number", self, n, self.size()));
         }
-        Ok(Ipv4Addr::from(u32::from(self.network) + n))
-    }
-}
-
-fn mask_bits(prefix: u8) -> u32 {
-    match prefix {
-        0 => 0,
-        p => u32::MAX << (32 - u32::from(p.min(32))),
+        Ok(Ipv4Addr::from(u32::from(self.network()) + n))
     }
 }
 
 impl fmt::Display for Cidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.network, self.prefix)
+        write!(f, "{}/{}", self.network(), self.prefix())
     }
 }
 
