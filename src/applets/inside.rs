@@ -7,9 +7,10 @@ use crate::exec::{self, Invocation};
 use crate::ns::{enter, state};
 use crate::users::AdminUser;
 
-/// Waits for the rootlesskit child to be ready, joins its namespaces and runs
-/// `inv` there. Returns the status to exit with; on success in a pid namespace
-/// that is the child's status, otherwise this process has been replaced.
+/// Waits for the rootlesskit child to be ready, proves it is u7s-admin's,
+/// joins its namespaces and runs `inv` there. Returns the status to exit
+/// with; on success in a pid namespace that is the child's status,
+/// otherwise this process has been replaced.
 pub fn run_inside(mut inv: Invocation) -> i32 {
     let admin = match AdminUser::lookup() {
         Ok(admin) => admin,
@@ -19,8 +20,13 @@ pub fn run_inside(mut inv: Invocation) -> i32 {
         }
     };
     let dir = state::state_dir_for(&admin);
-    let pid = match state::wait_ready(&dir, state::RetryBudget::from_env()) {
+    let budget = state::RetryBudget::from_env();
+    let pid = match state::wait_ready(&dir, Some(admin.uid.as_raw()), budget) {
         Ok(pid) => pid,
+        Err(reason) if reason.is_refusal() => {
+            tracing::error!("{}", crate::tr!("enter-refused", admin.name, reason));
+            return 1;
+        }
         Err(reason) => {
             tracing::error!(
                 "{}",
@@ -30,10 +36,14 @@ pub fn run_inside(mut inv: Invocation) -> i32 {
         }
     };
     let root = geteuid().is_root();
-    let entered = match enter::enter(pid) {
+    let owner = enter::Owner {
+        name: &admin.name,
+        uid: admin.uid.as_raw(),
+    };
+    let entered = match enter::enter(pid.as_raw(), owner) {
         Ok(entered) => entered,
-        Err(e) => {
-            tracing::error!("{e:#}");
+        Err(refusal) => {
+            tracing::error!("{}", crate::tr!("enter-refused", admin.name, refusal));
             return 1;
         }
     };

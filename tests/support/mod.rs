@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod attack;
 pub mod hosttree;
 pub mod kubeadm_model;
 pub mod nspawn;
