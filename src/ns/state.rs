@@ -22,12 +22,12 @@ pub const CHILD_PID: &str = "child_pid";
 pub const READY_FILE: &str = "_child_pid.u7s-ready";
 pub const API_SOCK: &str = "api.sock";
 
-/// `U7S_ROOTLESSKIT_STATE_DIR`, else `/run/user/<uid>/usernetes/rootlesskit`.
+/// `U7S_ROOTLESSKIT_STATE_DIR` if absolute, else
+/// `/run/user/<uid>/usernetes/rootlesskit` (the one rule: `layout::AdminDirs`).
 pub fn state_dir_for(admin: &AdminUser) -> PathBuf {
-    match std::env::var_os("U7S_ROOTLESSKIT_STATE_DIR").filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => admin.runtime_dir().join("usernetes/rootlesskit"),
-    }
+    crate::layout::AdminDirs::standard(admin)
+        .with_overrides(&|k: &str| std::env::var_os(k))
+        .state_dir()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
