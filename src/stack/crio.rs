@@ -1,17 +1,19 @@
 //! The CRI-O role (`u7s crio`, the rootlesskit child's command): crio.conf for
-//! the rootless paths as typed data, rendered to TOML, then the real crio.
+//! the rootless paths as typed data, rendered to TOML by the toml crate, then
+//! the real crio.
 //!
 //! Differences from the reference `crio.sh`: the file is written atomically;
 //! only a registry under `.local` (the podsec local registry, plain HTTP) is
 //! marked insecure, so a public registry's TLS is never switched off; the
 //! crun state lives under `usernetes/` like the rest.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
+use serde::Serialize;
 
-use super::toml::Table;
 use crate::layout::AdminDirs;
 use crate::settings::EnvFile;
 
@@ -119,52 +121,50 @@ impl CrioConfig {
         }
     }
 
-    /// The TOML document.
-    pub fn to_toml(&self) -> Result<Table> {
-        let mut doc = Table::new();
-        let crio = doc.table("crio");
-        crio.set("runroot", text(&self.runroot)?)
-            .set("root", text(&self.root)?)
-            .set("version_file", text(&self.version_file)?)
-            .set("storage_driver", self.storage_driver.as_str());
-        crio.table("api").set("listen", text(&self.listen)?);
-        crio.table("image")
-            .set("signature_policy", text(&self.signature_policy)?)
-            .set("pause_image", self.pause_image.as_str())
-            .set("insecure_registries", self.insecure_registries.clone());
-        let runtime = crio.table("runtime");
-        runtime
-            .set("conmon", text(&self.conmon)?)
-            .set("conmon_cgroup", self.conmon_cgroup.as_str())
-            .set("hooks_dir", vec![text(&self.hooks_dir)?])
-            .set("container_exits_dir", text(&self.container_exits_dir)?)
-            .set(
-                "container_attach_socket_dir",
-                text(&self.container_attach_socket_dir)?,
-            )
-            .set("namespaces_dir", text(&self.namespaces_dir)?)
-            .set("cgroup_manager", self.cgroup_manager.as_str())
-            .set("default_runtime", self.default_runtime.as_str());
-        runtime
-            .table("runtimes")
-            .table(&self.default_runtime)
-            .set("runtime_path", text(&self.runtime_path)?)
-            .set("runtime_root", text(&self.runtime_root)?);
-        let plugin_dirs = self
-            .plugin_dirs
-            .iter()
-            .map(|p| text(p))
-            .collect::<Result<Vec<_>>>()?;
-        crio.table("network")
-            .set("network_dir", text(&self.network_dir)?)
-            .set("plugin_dirs", plugin_dirs);
-        Ok(doc)
+    /// The document crio reads, with every path checked to be text.
+    fn file(&self) -> Result<CrioFile> {
+        let paths = |list: &[PathBuf]| list.iter().map(|p| text(p)).collect::<Result<Vec<_>>>();
+        let handler = RuntimeHandler {
+            runtime_path: text(&self.runtime_path)?,
+            runtime_root: text(&self.runtime_root)?,
+        };
+        Ok(CrioFile {
+            crio: CrioTable {
+                runroot: text(&self.runroot)?,
+                root: text(&self.root)?,
+                version_file: text(&self.version_file)?,
+                storage_driver: self.storage_driver.clone(),
+                api: ApiTable {
+                    listen: text(&self.listen)?,
+                },
+                image: ImageTable {
+                    signature_policy: text(&self.signature_policy)?,
+                    pause_image: self.pause_image.clone(),
+                    insecure_registries: self.insecure_registries.clone(),
+                },
+                runtime: RuntimeTable {
+                    conmon: text(&self.conmon)?,
+                    conmon_cgroup: self.conmon_cgroup.clone(),
+                    hooks_dir: vec![text(&self.hooks_dir)?],
+                    container_exits_dir: text(&self.container_exits_dir)?,
+                    container_attach_socket_dir: text(&self.container_attach_socket_dir)?,
+                    namespaces_dir: text(&self.namespaces_dir)?,
+                    cgroup_manager: self.cgroup_manager.clone(),
+                    default_runtime: self.default_runtime.clone(),
+                    runtimes: BTreeMap::from([(self.default_runtime.clone(), handler)]),
+                },
+                network: NetworkTable {
+                    network_dir: text(&self.network_dir)?,
+                    plugin_dirs: paths(&self.plugin_dirs)?,
+                },
+            },
+        })
     }
 
     pub fn render(&self) -> Result<String> {
         Ok(format!(
             "# Written by u7s crio at every start; edits are lost.\n{}",
-            self.to_toml()?.render()
+            toml::to_string(&self.file()?)?
         ))
     }
 
@@ -183,6 +183,64 @@ impl CrioConfig {
         }
         dirs
     }
+}
+
+// crio.conf's tables and keys as crio reads them (crio's own
+// `[crio.runtime.runtimes.<name>]` handler table included), in the order
+// they are written.
+
+#[derive(Serialize)]
+struct CrioFile {
+    crio: CrioTable,
+}
+
+#[derive(Serialize)]
+struct CrioTable {
+    runroot: String,
+    root: String,
+    version_file: String,
+    storage_driver: String,
+    api: ApiTable,
+    image: ImageTable,
+    runtime: RuntimeTable,
+    network: NetworkTable,
+}
+
+#[derive(Serialize)]
+struct ApiTable {
+    listen: String,
+}
+
+#[derive(Serialize)]
+struct ImageTable {
+    signature_policy: String,
+    pause_image: String,
+    insecure_registries: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct RuntimeTable {
+    conmon: String,
+    conmon_cgroup: String,
+    hooks_dir: Vec<String>,
+    container_exits_dir: String,
+    container_attach_socket_dir: String,
+    namespaces_dir: String,
+    cgroup_manager: String,
+    default_runtime: String,
+    runtimes: BTreeMap<String, RuntimeHandler>,
+}
+
+#[derive(Serialize)]
+struct RuntimeHandler {
+    runtime_path: String,
+    runtime_root: String,
+}
+
+#[derive(Serialize)]
+struct NetworkTable {
+    network_dir: String,
+    plugin_dirs: Vec<String>,
 }
 
 /// The real crio's arguments: our config first, then the caller's.
@@ -223,55 +281,70 @@ mod tests {
     fn env_file() -> crate::settings::EnvFile {
         crate::settings::envfile::fixture::env_file("initMaster")
     }
-    use crate::stack::toml::Value;
 
     fn config() -> CrioConfig {
         CrioConfig::rootless(&dirs(), &env_file(), &RuntimeTools::default())
     }
 
-    fn s(v: Option<&Value>) -> &str {
-        match v {
-            Some(Value::Str(s)) => s,
-            other => panic!("not a string: {other:?}"),
-        }
+    /// crio.conf as a TOML parser reads it back.
+    fn parsed(config: &CrioConfig) -> toml::Table {
+        toml::from_str(&config.render().unwrap()).unwrap()
+    }
+
+    /// The value at `path` (tables, then the key).
+    fn at<'a>(doc: &'a toml::Table, path: &[&str]) -> &'a toml::Value {
+        let (key, tables) = path.split_last().unwrap();
+        let table = tables.iter().fold(doc, |t, name| {
+            t[*name]
+                .as_table()
+                .unwrap_or_else(|| panic!("{name} is no table"))
+        });
+        &table[*key]
+    }
+
+    fn s<'a>(doc: &'a toml::Table, path: &[&str]) -> &'a str {
+        at(doc, path)
+            .as_str()
+            .unwrap_or_else(|| panic!("{path:?} is no string"))
     }
 
     #[test]
     fn rootless_paths_live_under_the_admin_xdg_dirs() {
-        let doc = config().to_toml().unwrap();
-        let crio = doc.get_table("crio").unwrap();
+        let doc = parsed(&config());
         assert_eq!(
-            s(crio.get("runroot")),
+            s(&doc, &["crio", "runroot"]),
             "/run/user/989/usernetes/containers/storage"
         );
         assert_eq!(
-            s(crio.get("root")),
+            s(&doc, &["crio", "root"]),
             "/var/lib/u7s-admin/.local/share/usernetes/containers/storage"
         );
         assert_eq!(
-            s(crio.get_table("api").unwrap().get("listen")),
+            s(&doc, &["crio", "api", "listen"]),
             "/run/user/989/usernetes/crio/crio.sock"
         );
-        let runtime = crio.get_table("runtime").unwrap();
-        assert_eq!(s(runtime.get("cgroup_manager")), "cgroupfs");
-        assert_eq!(s(runtime.get("conmon")), "/usr/bin/conmon");
-        assert_eq!(s(runtime.get("default_runtime")), "crun");
-        let crun = runtime
-            .get_table("runtimes")
-            .and_then(|t| t.get_table("crun"))
-            .unwrap();
-        assert_eq!(s(crun.get("runtime_path")), "/usr/bin/crun");
-        let image = crio.get_table("image").unwrap();
+        assert_eq!(s(&doc, &["crio", "runtime", "cgroup_manager"]), "cgroupfs");
+        assert_eq!(s(&doc, &["crio", "runtime", "conmon"]), "/usr/bin/conmon");
+        assert_eq!(s(&doc, &["crio", "runtime", "default_runtime"]), "crun");
         assert_eq!(
-            s(image.get("pause_image")),
+            s(
+                &doc,
+                &["crio", "runtime", "runtimes", "crun", "runtime_path"]
+            ),
+            "/usr/bin/crun"
+        );
+        assert_eq!(
+            s(&doc, &["crio", "image", "pause_image"]),
             "registry.local/k8s-p10/pause:3.9"
         );
         assert_eq!(
-            image.get("insecure_registries"),
-            Some(&Value::Array(vec![Value::Str("registry.local".into())]))
+            at(&doc, &["crio", "image", "insecure_registries"]),
+            &toml::Value::Array(vec!["registry.local".into()])
         );
-        let net = crio.get_table("network").unwrap();
-        assert_eq!(s(net.get("network_dir")), "/etc/cni/net.d/");
+        assert_eq!(
+            s(&doc, &["crio", "network", "network_dir"]),
+            "/etc/cni/net.d/"
+        );
     }
 
     #[test]
@@ -316,6 +389,79 @@ mod tests {
         assert!(text.contains(
             "hooks_dir = [\"/var/lib/u7s-admin/.local/share/usernetes/containers/oci/hooks.d\"]"
         ));
+    }
+
+    /// crio.conf as the hand-written TOML writer rendered it before the toml
+    /// crate took over (tests/golden/crio.conf); `UPDATE_GOLDEN=1` rewrites it
+    /// after a deliberate change.
+    #[test]
+    fn render_is_the_golden_crio_conf() {
+        let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/crio.conf");
+        let text = config().render().unwrap();
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&golden, &text).unwrap();
+        }
+        assert_eq!(text, std::fs::read_to_string(&golden).unwrap());
+    }
+
+    /// Values with quotes, backslashes, control characters and TOML syntax
+    /// read back unchanged, by the toml crate and by Python's tomllib (an
+    /// independent TOML parser, as crio's Go parser is).
+    #[test]
+    fn hostile_strings_read_back_unchanged() {
+        let hostile = "q\"uote\\back\nnew\ttab\u{1}ctl \u{7f} ü [x] = # ''' \"\"\"";
+        let mut c = config();
+        c.pause_image = hostile.into();
+        c.insecure_registries = vec![hostile.into(), "registry.local".into()];
+        c.runroot = PathBuf::from(format!("/run/{hostile}"));
+        let text = c.render().unwrap();
+        let doc: toml::Table = toml::from_str(&text).unwrap();
+        assert_eq!(s(&doc, &["crio", "image", "pause_image"]), hostile);
+        assert_eq!(
+            s(&doc, &["crio", "runroot"]),
+            format!("/run/{hostile}"),
+            "{text}"
+        );
+
+        let probe = std::process::Command::new("python3")
+            .args(["-c", "import tomllib"])
+            .output();
+        if !matches!(probe, Ok(ref o) if o.status.success()) {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true and python3 with tomllib is missing"
+            );
+            eprintln!("SKIPPED: python3 with tomllib is not available");
+            return;
+        }
+        let script =
+            "import sys, tomllib, json; print(json.dumps(tomllib.loads(sys.stdin.read())))";
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "tomllib refused:\n{text}");
+        let python: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(python, serde_json::to_value(&doc).unwrap());
+    }
+
+    #[test]
+    fn paths_that_are_not_text_are_refused_by_name() {
+        use std::os::unix::ffi::OsStrExt;
+        let mut c = config();
+        c.hooks_dir = PathBuf::from(std::ffi::OsStr::from_bytes(b"/hooks\xff"));
+        let e = c.render().unwrap_err().to_string();
+        assert!(e.contains("/hooks"), "{e}");
     }
 
     #[test]

@@ -16,8 +16,8 @@
 //! - `service`: the systemctl calls that start and stop `u7s.target`;
 //! - `ping_group_range`: the ping sockets slirp4netns needs.
 //!
-//! Formats: `toml` (crio.conf); `rootlessctl list-ports --json` is read
-//! with serde_json.
+//! Formats: crio.conf is written with the toml crate, `rootlessctl
+//! list-ports --json` is read with serde_json.
 
 pub mod crio;
 pub mod crio_wait;
@@ -26,4 +26,3 @@ pub mod ping_group_range;
 pub mod ports;
 pub mod rootlesskit;
 pub mod service;
-pub mod toml;
