@@ -10,6 +10,7 @@
 pub mod attack;
 pub mod hosttree;
 pub mod kubeadm_model;
+pub mod lan;
 pub mod nspawn;
 pub mod rk_role;
 

@@ -28,6 +28,15 @@ pub const PACKAGES: &[&str] = &[
     "rootlesskit",
     "iproute2",
     "python3-minimal",
+    // For the multi-host test (tests/multihost.rs): the stand-ins' TLS and
+    // HTTP (python3's full standard library), the kubeadm model's
+    // certificates (openssl), the OCI tools preflight requires (crun,
+    // conmon; never run there) and the load balancer of the guide (haproxy).
+    "python3",
+    "openssl",
+    "crun",
+    "conmon",
+    "haproxy",
 ];
 pub const SUITE: &str = "bookworm";
 pub const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
@@ -233,6 +242,16 @@ fn remove_cgroup_tree(dir: &Path) {
     eprintln!("nspawn: could not remove cgroups {dirs:?}");
 }
 
+/// How a container is connected and what it sees of the host.
+#[derive(Debug, Clone, Default)]
+pub struct BootOptions {
+    /// Join this network namespace (`--network-namespace-path`) instead of a
+    /// private one with only a loopback device.
+    pub netns: Option<PathBuf>,
+    /// Host paths bound into the container: (host path, container path, read-only).
+    pub binds: Vec<(PathBuf, String, bool)>,
+}
+
 /// A booted container. Dropping it tears it down.
 pub struct Container {
     pub name: String,
@@ -312,6 +331,16 @@ impl Container {
     /// Lays out a container on `base` (read-only lower layer), lets `prepare`
     /// write into its root, boots it and waits until systemd is up.
     pub fn boot(name: &str, base: &Path, prepare: impl FnOnce(&Path)) -> Container {
+        Container::boot_with(name, base, &BootOptions::default(), prepare)
+    }
+
+    /// [`Container::boot`] with a network namespace and bind mounts of its own.
+    pub fn boot_with(
+        name: &str,
+        base: &Path,
+        options: &BootOptions,
+        prepare: impl FnOnce(&Path),
+    ) -> Container {
         let id = format!("{name}-{}", std::process::id());
         let work = std::env::temp_dir().join(format!("u7s-nspawn-{id}"));
         let _ = std::fs::remove_dir_all(&work);
@@ -359,6 +388,14 @@ impl Container {
             script.push_str(&format!("echo $$ > '{}/cgroup.procs' && ", g.display()));
         }
         script.push_str("exec \"$@\"");
+        let network = match &options.netns {
+            Some(path) => format!("--network-namespace-path={}", path.display()),
+            None => "--private-network".to_owned(),
+        };
+        let binds = options.binds.iter().map(|(from, to, ro)| {
+            let flag = if *ro { "--bind-ro" } else { "--bind" };
+            format!("{flag}={}:{to}", from.display())
+        });
         let started = Instant::now();
         let child = Command::new("/bin/sh")
             .arg("-c")
@@ -370,12 +407,23 @@ impl Container {
             .args([
                 "--register=no",
                 "--keep-unit",
-                "--private-network",
+                &network,
                 "--bind=/dev/net/tun",
                 "--console=read-only",
             ])
+            .args(binds)
             .arg(format!("--machine={name}"))
             .env("SYSTEMD_NSPAWN_UNIFIED_HIERARCHY", "1")
+            // nspawn leaves /proc/sys/net writable only for a network
+            // namespace of its own making; a joined one is as private.
+            .env(
+                "SYSTEMD_NSPAWN_API_VFS_WRITABLE",
+                if options.netns.is_some() {
+                    "network"
+                } else {
+                    "0"
+                },
+            )
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&c.log).unwrap())
             .stderr(std::fs::File::create(work.join("nspawn.stderr")).unwrap())
