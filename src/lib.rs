@@ -7,6 +7,7 @@
 //! - `tools`: where the real upstream tools live, and the recursion guard;
 //! - `exec`: the one place that replaces this process with another program;
 //! - `ns`: the rootlesskit namespaces: readiness of the state dir, and entering them;
+//! - `os`: the one OS layer of init/join/reset (a trait; the Linux and the recording one);
 //! - `users`: the u7s-admin account and the environment a process inside gets;
 //! - `layout`: where every file is, the host's and u7s-admin's (one definition each);
 //! - `flow`: the host steps of init/join/reset as data, shared by `--dry-run` and the real run;
@@ -31,6 +32,7 @@ pub mod kubeadm;
 pub mod layout;
 pub mod log;
 pub mod ns;
+pub mod os;
 pub mod settings;
 pub mod stack;
 pub mod tools;

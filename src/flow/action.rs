@@ -11,14 +11,7 @@ pub enum Owner {
     Admin,
 }
 
-/// Where a command runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Place {
-    /// On the host, as root.
-    Host,
-    /// Inside the u7s-admin rootlesskit namespaces (uid 0 inside = u7s-admin).
-    Inside,
-}
+pub use crate::os::Place;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {

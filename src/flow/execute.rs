@@ -1,32 +1,25 @@
-//! Carrying out a plan on the host: the one place where init/join change the
-//! host. Every path goes through the root prefix, every command through
-//! `exec`. Progress goes to stderr as `[n/N] title`; a failure names its step
-//! and where to look.
+//! Carrying out steps through the OS layer: the one place where init, join
+//! and reset change the host. Progress goes to stderr as `[n/N] title`; a
+//! failure names its step and where to look.
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
 use super::action::{Action, Owner, Place};
-use super::plan::Step;
+use super::step::Step;
 use super::{audit, preflight};
-use crate::exec::{self, Invocation};
-use crate::fsx::write_atomic_owned;
-use crate::layout::host as paths;
-use crate::settings::HostRoot;
-use crate::users::AdminUser;
+use crate::layout::host;
+use crate::os::{At, Ids, Os};
 
 pub struct Executor<'a> {
-    pub root: &'a HostRoot,
-    pub admin: &'a AdminUser,
+    pub os: &'a dyn Os,
+    /// u7s-admin's ids (`Owner::Admin`).
+    pub admin: Ids,
     /// Suffix of this run's backups, e.g. `20261126-195900`.
     pub stamp: String,
     /// `--ignore-preflight-errors` entries.
     pub ignore_preflight: Vec<String>,
-    /// This binary, to run commands inside the namespaces (`u7s nsenter_u7s`).
-    pub self_exe: PathBuf,
-    pub euid_is_root: bool,
 }
 
 /// A failed step: what to print, one line.
@@ -41,37 +34,61 @@ impl From<StepFailure> for crate::error::Error {
     }
 }
 
-/// Where to look when a step fails.
-fn hint(step: &Step) -> String {
-    match step.title {
-        "step-start-stack" => crate::tr!("hint-rootlesskit"),
-        "step-pull-images" | "step-kubeadm-init" | "step-kubeadm-join" => {
-            crate::tr!("hint-kubeadm")
-        }
-        "step-enable-service" | "step-restart-service" => crate::tr!("hint-service"),
-        _ => crate::tr!("hint-nothing-changed"),
-    }
+/// `YYYYMMDD-HHMMSS` in UTC, for backup names that sort by time.
+pub fn utc_stamp(now: std::time::SystemTime) -> String {
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
 }
 
-impl Executor<'_> {
-    pub fn run(&self, steps: &[Step]) -> Result<(), StepFailure> {
+impl<'a> Executor<'a> {
+    /// An executor whose backups carry the time of now.
+    pub fn new(os: &'a dyn Os, admin: Ids, ignore_preflight: Vec<String>) -> Executor<'a> {
+        Executor {
+            os,
+            admin,
+            stamp: utc_stamp(os.now()),
+            ignore_preflight,
+        }
+    }
+
+    pub fn run(&self, steps: &[&Step]) -> Result<(), StepFailure> {
         let total = steps.len();
         for (i, step) in steps.iter().enumerate() {
             let n = i + 1;
             let title = step.title_in(crate::i18n::current());
             tracing::warn!(target: crate::log::PROGRESS, "[{n}/{total}] {title}");
             let start = Instant::now();
-            let result = if step.actions.iter().all(|a| matches!(a, Action::Check(_))) {
+            let result = if step.kind.is_preflight() {
                 self.preflight(step)
             } else {
                 step.actions.iter().try_for_each(|a| self.apply(a))
             };
             if let Err(e) = result {
                 let detail = crate::error::one_line(&format!("{e:#}"));
+                let hint = crate::i18n::render(crate::i18n::current(), step.kind.hint_id(), &[]);
                 return Err(StepFailure {
                     message: format!(
                         "[{n}/{total}] {}",
-                        crate::tr!("step-failed", title, detail, hint(step))
+                        crate::tr!("step-failed", title, detail, hint)
                     ),
                 });
             }
@@ -92,68 +109,32 @@ impl Executor<'_> {
                 _ => None,
             })
             .collect();
-        let failures = preflight::run_all(
-            &checks,
-            self.root,
-            self.euid_is_root,
-            &self.ignore_preflight,
-            &ask_on_terminal,
-        );
-        match failures.len() {
-            0 => Ok(()),
-            _ => {
-                // Each failure on its own line, then the step's one-line summary.
-                for failure in &failures {
-                    tracing::error!("{failure}");
-                }
-                bail!("{}", crate::tr!("preflight-failed", failures.len()))
-            }
+        let failures = preflight::run_all(&checks, self.os, &self.ignore_preflight);
+        if failures.is_empty() {
+            return Ok(());
         }
+        // Each failure on its own line, then the step's one-line summary.
+        for failure in &failures {
+            tracing::error!("{failure}");
+        }
+        bail!("{}", crate::tr!("preflight-failed", failures.len()))
     }
 
-    fn owner_ids(&self, owner: Owner) -> Option<(u32, u32)> {
+    fn owner(&self, owner: Owner) -> Option<Ids> {
         match owner {
             Owner::Root => None,
-            Owner::Admin => Some((self.admin.uid.as_raw(), self.admin.gid.as_raw())),
+            Owner::Admin => Some(self.admin),
         }
-    }
-
-    /// `mkdir -p` for the parent of `path`; new directories belong to `owner`.
-    fn make_parents(&self, path: &Path, owner: Owner) -> Result<()> {
-        let Some(parent) = path.parent() else {
-            return Ok(());
-        };
-        let mut missing = Vec::new();
-        let mut dir = parent.to_path_buf();
-        while !dir.exists() {
-            missing.push(dir.clone());
-            if !dir.pop() {
-                break;
-            }
-        }
-        for dir in missing.iter().rev() {
-            std::fs::create_dir(dir).with_context(|| crate::tr!("cannot-create", dir.display()))?;
-            if let Some((uid, gid)) = self.owner_ids(owner) {
-                std::os::unix::fs::chown(dir, Some(uid), Some(gid))
-                    .with_context(|| crate::tr!("cannot-chown", dir.display()))?;
-            }
-        }
-        Ok(())
-    }
-
-    fn write(&self, path: &str, bytes: &[u8], mode: u32, owner: Owner) -> Result<()> {
-        let target = self.root.path(path);
-        self.make_parents(&target, owner)?;
-        write_atomic_owned(&target, bytes, mode, self.owner_ids(owner))
     }
 
     fn apply(&self, action: &Action) -> Result<()> {
         tracing::debug!("{action}");
+        let os = self.os;
         match action {
             Action::Check(_) => Ok(()),
             Action::SetSysctl { key, value } => {
                 let path = format!("/proc/sys/{}", key.replace('.', "/"));
-                std::fs::write(self.root.path(&path), format!("{value}\n"))
+                os.write_in_place(At::root(&path), format!("{value}\n").as_bytes())
                     .with_context(|| crate::tr!("cannot-set-sysctl", key, path))
             }
             Action::WriteFile {
@@ -162,94 +143,86 @@ impl Executor<'_> {
                 owner,
                 contents,
                 ..
-            } => self.write(path, contents.as_bytes(), *mode, *owner),
-            Action::MarkState { state } => self.write(
-                paths::STATE_FILE,
+            } => os.write(
+                At::root(path),
+                contents.as_bytes(),
+                *mode,
+                self.owner(*owner),
+            ),
+            Action::MarkState { state } => os.write(
+                At::root(host::STATE_FILE),
                 format!("{state}\n").as_bytes(),
                 0o644,
-                Owner::Root,
+                None,
             ),
-            Action::MoveAside { path } => self.move_aside(path).map(|_| ()),
+            Action::MoveAside { path } => self.move_aside(path),
             Action::MakeDir { path, mode, owner } => {
-                let dir = self.root.path(path);
-                self.make_parents(&dir, Owner::Root)?;
-                if !dir.is_dir() {
-                    std::fs::create_dir(&dir).with_context(|| crate::tr!("cannot-create", path))?;
-                }
-                std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(*mode))
-                    .with_context(|| crate::tr!("cannot-chmod", path))?;
-                let (uid, gid) = self.owner_ids(*owner).unwrap_or((0, 0));
-                std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
-                    .with_context(|| crate::tr!("cannot-chown", path))
+                os.make_dir(At::root(path), *mode, self.owner(*owner))
             }
             Action::Run {
                 argv,
                 place,
                 retries,
             } => self.run_command(argv, *place, *retries),
-            Action::WaitForSocket { path, timeout } => {
-                let target = self.root.path(path);
-                let deadline = Instant::now() + *timeout;
-                while !target.exists() {
-                    if Instant::now() > deadline {
-                        bail!("{}", crate::tr!("did-not-appear", path, timeout.as_secs()));
-                    }
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-                Ok(())
-            }
-            Action::AuditApiserver { manifest, policy } => {
-                let target = self.root.path(manifest);
-                let text = std::fs::read_to_string(&target)
-                    .with_context(|| crate::tr!("cannot-read", manifest))?;
-                let edited = audit::add_audit(&text, policy).with_context(|| manifest.clone())?;
-                if edited != text {
-                    let meta = std::fs::metadata(&target)?;
-                    use std::os::unix::fs::MetadataExt;
-                    write_atomic_owned(
-                        &target,
-                        edited.as_bytes(),
-                        meta.mode() & 0o7777,
-                        Some((meta.uid(), meta.gid())),
-                    )?;
-                }
-                Ok(())
-            }
+            Action::WaitForSocket { path, timeout } => self.wait_for(path, *timeout),
+            Action::AuditApiserver { manifest, policy } => self.audit_apiserver(manifest, policy),
             Action::EnsureSubordinateIds { user } => self.ensure_subids(user),
             Action::Copy {
                 from,
                 to,
                 mode,
                 owner,
-            } => {
-                let text = std::fs::read_to_string(self.root.path(from))
-                    .with_context(|| crate::tr!("cannot-read", from))?;
-                check_kubeconfig(&text).with_context(|| from.clone())?;
-                self.write(to, text.as_bytes(), *mode, *owner)
-            }
+            } => self.install_kubeconfig(from, to, *mode, *owner),
         }
     }
 
-    /// Renames `path` to `path.u7s-backup-<stamp>` if it exists; returns the backup.
-    pub fn move_aside(&self, path: &str) -> Result<Option<PathBuf>> {
-        let source = self.root.path(path);
-        if std::fs::symlink_metadata(&source).is_err() {
-            return Ok(None);
+    /// Renames `path` to `path.u7s-backup-<stamp>` if it exists.
+    fn move_aside(&self, path: &str) -> Result<()> {
+        let suffix = format!(".u7s-backup-{}", self.stamp);
+        if let Some(backup) = self.os.move_aside(At::root(path), &suffix)? {
+            tracing::info!("{}", crate::tr!("moved-aside", path, backup));
         }
-        let mut backup = PathBuf::from(format!("{}.u7s-backup-{}", source.display(), self.stamp));
-        let mut n = 1;
-        while backup.exists() {
-            backup = PathBuf::from(format!(
-                "{}.u7s-backup-{}-{n}",
-                source.display(),
-                self.stamp
-            ));
-            n += 1;
+        Ok(())
+    }
+
+    fn wait_for(&self, path: &str, timeout: Duration) -> Result<()> {
+        let start = self.os.now();
+        while self.os.stat(At::root(path))?.is_none() {
+            let waited = self.os.now().duration_since(start).unwrap_or_default();
+            if waited > timeout {
+                bail!("{}", crate::tr!("did-not-appear", path, timeout.as_secs()));
+            }
+            self.os.sleep(Duration::from_millis(200));
         }
-        std::fs::rename(&source, &backup)
-            .with_context(|| crate::tr!("cannot-move-aside", path, backup.display()))?;
-        tracing::info!("{}", crate::tr!("moved-aside", path, backup.display()));
-        Ok(Some(backup))
+        Ok(())
+    }
+
+    /// The audit flags, volume and mount in the apiserver manifest, as a
+    /// typed YAML edit (kubeadm wrote the manifest inside).
+    fn audit_apiserver(&self, manifest: &str, policy: &str) -> Result<()> {
+        let at = At::root(manifest);
+        let text = crate::os::read_text(self.os, at)?
+            .ok_or_else(|| anyhow!("{}", crate::tr!("cannot-read", manifest)))?;
+        let edited = audit::add_audit(&text, policy).with_context(|| manifest.to_owned())?;
+        if edited == text {
+            return Ok(());
+        }
+        let meta = self
+            .os
+            .stat(at)?
+            .ok_or_else(|| anyhow!("{}", crate::tr!("cannot-read", manifest)))?;
+        let owner = (meta.uid != 0).then_some(self.admin);
+        self.os.write(at, edited.as_bytes(), meta.mode, owner)
+    }
+
+    /// The admin kubeconfig for `to`: read from what kubeadm wrote inside,
+    /// checked, then written with `mode` and `owner`.
+    fn install_kubeconfig(&self, from: &str, to: &str, mode: u32, owner: Owner) -> Result<()> {
+        let text = crate::os::read_text(self.os, At::root(from))?
+            .ok_or_else(|| anyhow!("{}", crate::tr!("cannot-read", from)))?;
+        let text = kubeconfig_for_root(&text).with_context(|| from.to_owned())?;
+        self.os
+            .write(At::root(to), text.as_bytes(), mode, self.owner(owner))
     }
 
     fn run_command(
@@ -258,18 +231,10 @@ impl Executor<'_> {
         place: Place,
         retries: Option<(u32, Duration)>,
     ) -> Result<()> {
-        let inv = match place {
-            Place::Host => Invocation::new(&argv[0], argv[1..].iter().map(Into::into).collect()),
-            Place::Inside => {
-                let mut args: Vec<std::ffi::OsString> = vec!["nsenter_u7s".into(), "--".into()];
-                args.extend(argv.iter().map(Into::into));
-                Invocation::new(&self.self_exe, args)
-            }
-        };
         let (tries, pause) = retries.unwrap_or((1, Duration::ZERO));
         let mut last = 0;
         for attempt in 1..=tries.max(1) {
-            last = exec::run_wait(&inv).with_context(|| crate::tr!("cannot-run", argv[0]))?;
+            last = self.os.run(argv, place)?;
             if last == 0 {
                 return Ok(());
             }
@@ -285,7 +250,7 @@ impl Executor<'_> {
                         pause.as_secs()
                     )
                 );
-                std::thread::sleep(pause);
+                self.os.sleep(pause);
             }
         }
         Err(anyhow!(
@@ -295,44 +260,16 @@ impl Executor<'_> {
     }
 
     fn ensure_subids(&self, user: &str) -> Result<()> {
-        for file in [paths::SUBUID, paths::SUBGID] {
-            let text = self.root.read_optional(file)?.unwrap_or_default();
+        for file in [host::SUBUID, host::SUBGID] {
+            let at = At::root(file);
+            let text = crate::os::read_text(self.os, at)?.unwrap_or_default();
             if let Some(new) = add_subordinate_range(&text, user) {
-                write_atomic_owned(&self.root.path(file), new.as_bytes(), 0o644, None)?;
+                self.os.write(at, new.as_bytes(), 0o644, None)?;
                 tracing::info!("{}", crate::tr!("gave-subids", user, file));
             }
         }
         Ok(())
     }
-}
-
-/// Asks on the terminal whether to move an earlier cluster's etcd data aside
-/// (never without one: scripts and CI get the failure and its fix).
-fn ask_on_terminal(check: &preflight::Check) -> bool {
-    use std::io::{BufRead, IsTerminal, Write};
-    if !check.confirmable() || !std::io::stdin().is_terminal() {
-        return false;
-    }
-    let mut err = std::io::stderr();
-    let _ = write!(
-        err,
-        "{} ",
-        crate::tr!("confirm-etcd-aside", paths::ETCD_MEMBER_DIR)
-    );
-    let _ = err.flush();
-    let mut answer = String::new();
-    if std::io::stdin().lock().read_line(&mut answer).is_err() {
-        return false;
-    }
-    is_yes(&answer)
-}
-
-/// `y`/`yes` (and the Russian `д`/`да`), any case; anything else is no.
-pub fn is_yes(answer: &str) -> bool {
-    matches!(
-        answer.trim().to_lowercase().as_str(),
-        "y" | "yes" | "д" | "да"
-    )
 }
 
 /// `text` of /etc/subuid or /etc/subgid with a 65536-id range for `user`
@@ -357,6 +294,16 @@ pub fn add_subordinate_range(text: &str, user: &str) -> Option<String> {
     }
     out.push_str(&format!("{user}:{end}:65536\n"));
     Some(out)
+}
+
+/// The kubeconfig root installs, made from the one kubeadm wrote inside the
+/// namespaces (u7s-admin could have changed it). The one place that decides
+/// what of it root keeps: today a check that refuses programs (`exec`,
+/// `auth-provider`) and passes the text on; the whitelist that rebuilds it
+/// from server, CA and client certificate data alone replaces this body.
+pub fn kubeconfig_for_root(text: &str) -> Result<String> {
+    check_kubeconfig(text)?;
+    Ok(text.to_owned())
 }
 
 /// Refuses a kubeconfig whose users run programs (`exec`, `auth-provider`).
@@ -393,16 +340,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_a_clear_yes_is_yes() {
-        for yes in ["y", "Y\n", " yes ", "да", "Д"] {
-            assert!(is_yes(yes), "{yes:?}");
-        }
-        for no in ["", "\n", "n", "no", "yess", "нет"] {
-            assert!(!is_yes(no), "{no:?}");
-        }
-    }
-
-    #[test]
     fn subordinate_ranges_do_not_overlap_anyone() {
         assert_eq!(
             add_subordinate_range("", "u7s-admin").unwrap(),
@@ -419,11 +356,19 @@ mod tests {
     #[test]
     fn kubeconfigs_that_run_programs_are_refused() {
         let plain = "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    client-certificate-data: AAAA\n";
-        assert!(check_kubeconfig(plain).is_ok());
+        assert_eq!(kubeconfig_for_root(plain).unwrap(), plain);
         let exec = "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    exec:\n      command: /tmp/evil\n";
-        assert!(check_kubeconfig(exec)
+        assert!(kubeconfig_for_root(exec)
             .unwrap_err()
             .to_string()
             .contains("exec"));
+    }
+
+    #[test]
+    fn backup_stamps_are_utc_civil_time() {
+        let at = |s: u64| utc_stamp(std::time::UNIX_EPOCH + std::time::Duration::from_secs(s));
+        assert_eq!(at(0), "19700101-000000");
+        assert_eq!(at(951_782_400), "20000229-000000");
+        assert_eq!(at(1_795_722_000), "20261126-194000");
     }
 }

@@ -4,9 +4,10 @@
 //! warning, as admins know from kubeadm.
 
 use std::fmt;
-use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
-use crate::settings::HostRoot;
+use crate::layout::host;
+use crate::os::{read_text, At, Kind, Os};
 use crate::stack::ports::{PortSpec, Proto};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,15 +51,13 @@ impl Check {
 
     /// Runs the check against the host under `root`: `Err` is the one-line
     /// failure with its fix.
-    pub fn run(&self, root: &HostRoot, euid_is_root: bool) -> Result<(), String> {
+    pub fn run(&self, os: &dyn Os) -> Result<(), String> {
+        let exists = |path: &str| matches!(os.stat(At::root(path)), Ok(Some(_)));
         match self {
-            Check::Root if euid_is_root => Ok(()),
+            Check::Root if os.euid() == 0 => Ok(()),
             Check::Root => Err(crate::tr!("pf-root")),
             Check::Tool(tool, path) => {
-                let ok = std::fs::metadata(path)
-                    .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                    .unwrap_or(false);
-                if ok {
+                if os.executable(Path::new(path)) {
                     Ok(())
                 } else {
                     Err(crate::tr!(
@@ -71,24 +70,22 @@ impl Check {
                 }
             }
             Check::UserNamespaces => {
-                let max = read_number(root, "/proc/sys/user/max_user_namespaces");
-                let clone = read_number(root, "/proc/sys/kernel/unprivileged_userns_clone");
+                let max = read_number(os, "/proc/sys/user/max_user_namespaces");
+                let clone = read_number(os, "/proc/sys/kernel/unprivileged_userns_clone");
                 if max == Some(0) || clone == Some(0) {
                     Err(crate::tr!("pf-userns"))
                 } else {
                     Ok(())
                 }
             }
-            Check::Tun => match std::fs::metadata(root.path("/dev/net/tun")) {
-                Ok(m) if m.permissions().mode() & 0o006 == 0o006 => Ok(()),
-                Ok(_) => Err(crate::tr!("pf-tun-mode")),
-                Err(_) => Err(crate::tr!("pf-tun-missing")),
+            Check::Tun => match os.stat(At::root("/dev/net/tun")) {
+                Ok(Some(m)) if m.kind != Kind::Dir && m.mode & 0o006 == 0o006 => Ok(()),
+                Ok(Some(_)) => Err(crate::tr!("pf-tun-mode")),
+                _ => Err(crate::tr!("pf-tun-missing")),
             },
             Check::CgroupDelegation => {
-                let v2 = root.path("/sys/fs/cgroup/cgroup.controllers").exists();
-                let dropin = root
-                    .path("/etc/systemd/system/user@.service.d/delegate.conf")
-                    .exists();
+                let v2 = exists("/sys/fs/cgroup/cgroup.controllers");
+                let dropin = exists("/etc/systemd/system/user@.service.d/delegate.conf");
                 match (v2, dropin) {
                     (true, true) => Ok(()),
                     (false, _) => Err(crate::tr!("pf-cgroup-v2")),
@@ -96,30 +93,24 @@ impl Check {
                 }
             }
             Check::Linger(user) => {
-                if root
-                    .path(&format!("/var/lib/systemd/linger/{user}"))
-                    .exists()
-                {
+                if exists(&format!("/var/lib/systemd/linger/{user}")) {
                     Ok(())
                 } else {
                     Err(crate::tr!("pf-linger", user, user))
                 }
             }
             Check::NoEtcdData => {
-                let dir = crate::layout::host::ETCD_MEMBER_DIR;
+                let dir = host::ETCD_MEMBER_DIR;
                 // Data left by our own interrupted run is moved aside by the flow.
-                if root.path(dir).exists() && !state_is(root, "in-progress") {
+                if exists(dir) && !state_is(os, "in-progress") {
                     Err(crate::tr!("pf-etcd", dir, dir, dir))
                 } else {
                     Ok(())
                 }
             }
             Check::NotInitialised => {
-                if state_is(root, "done") {
-                    Err(crate::tr!(
-                        "pf-initialised",
-                        crate::layout::host::STATE_FILE
-                    ))
+                if state_is(os, "done") {
+                    Err(crate::tr!("pf-initialised", host::STATE_FILE))
                 } else {
                     Ok(())
                 }
@@ -132,7 +123,7 @@ impl Check {
                     ("/proc/net/udp", Proto::Udp),
                     ("/proc/net/udp6", Proto::Udp),
                 ] {
-                    if let Ok(Some(text)) = root.read_optional(file) {
+                    if let Ok(Some(text)) = read_text(os, At::root(file)) {
                         taken.extend(ports_in_use(&text, proto).into_iter().map(|p| (p, proto)));
                     }
                 }
@@ -149,6 +140,11 @@ impl Check {
             }
         }
     }
+}
+
+/// What the admin is asked about an earlier cluster's etcd data.
+fn confirm_question() -> String {
+    crate::tr!("confirm-etcd-aside", host::ETCD_MEMBER_DIR)
 }
 
 impl Check {
@@ -173,7 +169,7 @@ impl fmt::Display for Check {
             Check::NoEtcdData => write!(
                 f,
                 "no etcd data of an earlier cluster in {}",
-                crate::layout::host::ETCD_MEMBER_DIR
+                host::ETCD_MEMBER_DIR
             ),
             Check::NotInitialised => write!(f, "no u7s cluster runs on this host yet"),
             Check::PortsFree(ports) => {
@@ -197,15 +193,28 @@ impl fmt::Display for Check {
 }
 
 /// Whether the state file's first word is `state`.
-pub fn state_is(root: &HostRoot, state: &str) -> bool {
-    root.read_optional(crate::layout::host::STATE_FILE)
+pub fn state_is(os: &dyn Os, state: &str) -> bool {
+    read_text(os, At::root(host::STATE_FILE))
         .ok()
         .flatten()
         .is_some_and(|text| text.split_whitespace().next() == Some(state))
 }
 
-fn read_number(root: &HostRoot, path: &str) -> Option<i64> {
-    root.read_optional(path).ok().flatten()?.trim().parse().ok()
+fn read_number(os: &dyn Os, path: &str) -> Option<i64> {
+    read_text(os, At::root(path))
+        .ok()
+        .flatten()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// `y`/`yes` (and the Russian `д`/`да`), any case; anything else is no.
+pub fn is_yes(answer: &str) -> bool {
+    matches!(
+        answer.trim().to_lowercase().as_str(),
+        "y" | "yes" | "д" | "да"
+    )
 }
 
 /// Local ports taken in /proc/net/{tcp,tcp6,udp,udp6} text: TCP sockets in
@@ -241,21 +250,14 @@ pub fn ignored(check: &Check, ignore: &[String]) -> bool {
 }
 
 /// Runs every check; returns the failures that are not ignored, and prints
-/// the ignored ones as warnings.
-/// `confirm` is asked about failures the admin may resolve on the spot
-/// (moving an earlier cluster's etcd data aside, which the flow then does);
-/// a yes turns the failure into a warning.
-pub fn run_all(
-    checks: &[Check],
-    root: &HostRoot,
-    euid_is_root: bool,
-    ignore: &[String],
-    confirm: &dyn Fn(&Check) -> bool,
-) -> Vec<String> {
+/// the ignored ones as warnings. A failure the admin may resolve on the spot
+/// (moving an earlier cluster's etcd data aside, which the flow then does)
+/// is asked about on the terminal; a yes turns it into a warning.
+pub fn run_all(checks: &[Check], os: &dyn Os, ignore: &[String]) -> Vec<String> {
     let mut failures = Vec::new();
     for check in checks {
-        if let Err(msg) = check.run(root, euid_is_root) {
-            if ignored(check, ignore) || (check.confirmable() && confirm(check)) {
+        if let Err(msg) = check.run(os) {
+            if ignored(check, ignore) || (check.confirmable() && os.ask(&confirm_question())) {
                 tracing::warn!(
                     "[preflight] {}",
                     crate::tr!("pf-ignored", check.name(), msg)
@@ -289,90 +291,85 @@ mod tests {
         assert!(!ignored(&check, &["Port".into()]));
     }
 
-    fn tree(tag: &str) -> (std::path::PathBuf, HostRoot) {
-        let dir = std::env::temp_dir().join(format!("u7s-preflight-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        (dir.clone(), HostRoot::new(dir))
+    #[test]
+    fn each_check_fails_with_its_fix_and_passes_when_fixed() {
+        use crate::os::record::RecordingOs;
+        let mut os = RecordingOs::new();
+        os.euid = 1000;
+        assert!(Check::Root.run(&os).unwrap_err().contains("root"));
+        os.euid = 0;
+        assert!(Check::Root.run(&os).is_ok());
+        os.put("/proc/sys/user/max_user_namespaces", "0\n");
+        assert!(Check::UserNamespaces
+            .run(&os)
+            .unwrap_err()
+            .contains("sysctl"));
+        os.put("/proc/sys/user/max_user_namespaces", "1000\n");
+        assert!(Check::UserNamespaces.run(&os).is_ok());
+        assert!(Check::Tun.run(&os).unwrap_err().contains("modprobe tun"));
+        os.put_owned("/dev/net/tun", b"", 0o600, 0);
+        assert!(Check::Tun.run(&os).unwrap_err().contains("chmod 0666"));
+        os.put_owned("/dev/net/tun", b"", 0o666, 0);
+        assert!(Check::Tun.run(&os).is_ok());
+        assert!(Check::CgroupDelegation
+            .run(&os)
+            .unwrap_err()
+            .contains("unified_cgroup_hierarchy"));
+        os.put("/sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n");
+        assert!(Check::CgroupDelegation
+            .run(&os)
+            .unwrap_err()
+            .contains("delegate.conf"));
+        os.put(
+            "/etc/systemd/system/user@.service.d/delegate.conf",
+            "[Service]\nDelegate=yes\n",
+        );
+        assert!(Check::CgroupDelegation.run(&os).is_ok());
+        let linger = Check::Linger("u7s-admin".into());
+        assert!(linger
+            .run(&os)
+            .unwrap_err()
+            .contains("loginctl enable-linger u7s-admin"));
+        os.put("/var/lib/systemd/linger/u7s-admin", "");
+        assert!(linger.run(&os).is_ok());
+        assert!(Check::NoEtcdData.run(&os).is_ok());
+        os.put_dir("/var/lib/podsec/u7s/etcd/member", 0o700, 999);
+        assert!(Check::NoEtcdData
+            .run(&os)
+            .unwrap_err()
+            .contains("kubeadm reset"));
+        os.put("/etc/podsec/u7s/config/state", "in-progress init\n");
+        assert!(
+            Check::NoEtcdData.run(&os).is_ok(),
+            "our own interrupted run"
+        );
+        assert!(Check::NotInitialised.run(&os).is_ok());
+        os.put("/etc/podsec/u7s/config/state", "done init\n");
+        assert!(Check::NotInitialised
+            .run(&os)
+            .unwrap_err()
+            .contains("kubeadm reset"));
+        os.put("/proc/net/tcp", TCP);
+        let tcp = |p| PortSpec::any(p, p, Proto::Tcp);
+        let ports = Check::PortsFree(vec![tcp(6443), tcp(6667)]);
+        assert!(ports.run(&os).unwrap_err().contains("6667/tcp"));
+        assert!(Check::PortsFree(vec![tcp(6443)]).run(&os).is_ok());
+        // The same port number over UDP is another port.
+        let udp = Check::PortsFree(vec![PortSpec::any(6667, 6667, Proto::Udp)]);
+        assert!(udp.run(&os).is_ok());
+        let tool = Check::Tool("crio".into(), "/nope/crio".into());
+        assert!(tool.run(&os).unwrap_err().contains("U7S_CRIO"));
+        os.install_tool(crate::tools::Tool::Crio, "/nope/crio");
+        assert!(tool.run(&os).is_ok());
     }
 
     #[test]
-    fn each_check_fails_with_its_fix_and_passes_when_fixed() {
-        let (dir, root) = tree("classes");
-        let put = |rel: &str, text: &str| {
-            let p = dir.join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(&p, text).unwrap();
-            p
-        };
-        assert!(Check::Root.run(&root, false).unwrap_err().contains("root"));
-        assert!(Check::Root.run(&root, true).is_ok());
-        put("proc/sys/user/max_user_namespaces", "0\n");
-        assert!(Check::UserNamespaces
-            .run(&root, true)
-            .unwrap_err()
-            .contains("sysctl"));
-        put("proc/sys/user/max_user_namespaces", "1000\n");
-        assert!(Check::UserNamespaces.run(&root, true).is_ok());
-        assert!(Check::Tun
-            .run(&root, true)
-            .unwrap_err()
-            .contains("modprobe tun"));
-        let tun = put("dev/net/tun", "");
-        std::fs::set_permissions(&tun, std::fs::Permissions::from_mode(0o600)).unwrap();
-        assert!(Check::Tun
-            .run(&root, true)
-            .unwrap_err()
-            .contains("chmod 0666"));
-        std::fs::set_permissions(&tun, std::fs::Permissions::from_mode(0o666)).unwrap();
-        assert!(Check::Tun.run(&root, true).is_ok());
-        assert!(Check::CgroupDelegation
-            .run(&root, true)
-            .unwrap_err()
-            .contains("unified_cgroup_hierarchy"));
-        put("sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n");
-        assert!(Check::CgroupDelegation
-            .run(&root, true)
-            .unwrap_err()
-            .contains("delegate.conf"));
-        put(
-            "etc/systemd/system/user@.service.d/delegate.conf",
-            "[Service]\nDelegate=yes\n",
-        );
-        assert!(Check::CgroupDelegation.run(&root, true).is_ok());
-        let linger = Check::Linger("u7s-admin".into());
-        assert!(linger
-            .run(&root, true)
-            .unwrap_err()
-            .contains("loginctl enable-linger u7s-admin"));
-        put("var/lib/systemd/linger/u7s-admin", "");
-        assert!(linger.run(&root, true).is_ok());
-        assert!(Check::NoEtcdData.run(&root, true).is_ok());
-        std::fs::create_dir_all(dir.join("var/lib/podsec/u7s/etcd/member")).unwrap();
-        assert!(Check::NoEtcdData
-            .run(&root, true)
-            .unwrap_err()
-            .contains("kubeadm reset"));
-        put("etc/podsec/u7s/config/state", "in-progress init\n");
-        assert!(
-            Check::NoEtcdData.run(&root, true).is_ok(),
-            "our own interrupted run"
-        );
-        assert!(Check::NotInitialised.run(&root, true).is_ok());
-        put("etc/podsec/u7s/config/state", "done init\n");
-        assert!(Check::NotInitialised
-            .run(&root, true)
-            .unwrap_err()
-            .contains("kubeadm reset"));
-        put("proc/net/tcp", TCP);
-        let tcp = |p| PortSpec::any(p, p, Proto::Tcp);
-        let ports = Check::PortsFree(vec![tcp(6443), tcp(6667)]);
-        assert!(ports.run(&root, true).unwrap_err().contains("6667/tcp"));
-        assert!(Check::PortsFree(vec![tcp(6443)]).run(&root, true).is_ok());
-        // The same port number over UDP is another port.
-        let udp = Check::PortsFree(vec![PortSpec::any(6667, 6667, Proto::Udp)]);
-        assert!(udp.run(&root, true).is_ok());
-        let tool = Check::Tool("crio".into(), dir.join("nope").display().to_string());
-        assert!(tool.run(&root, true).unwrap_err().contains("U7S_CRIO"));
+    fn only_a_clear_yes_is_yes() {
+        for yes in ["y", "Y\n", " yes ", "да", "Д"] {
+            assert!(is_yes(yes), "{yes:?}");
+        }
+        for no in ["", "\n", "n", "no", "yess", "нет"] {
+            assert!(!is_yes(no), "{no:?}");
+        }
     }
 }

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::action::{Action, Place};
-use super::plan::Step;
+use super::step::{Step, StepKind};
 use crate::layout::host as paths;
 use crate::layout::AdminDirs;
 
@@ -49,18 +49,18 @@ pub fn plan(input: &ResetInput) -> Vec<Step> {
     if input.namespaces_ready {
         let mut argv = vec![input.kubeadm.clone()];
         argv.extend(input.args.iter().cloned());
-        steps.push(Step {
-            title: crate::tr_id!("step-kubeadm-reset"),
-            actions: vec![Action::Run {
+        steps.push(Step::new(
+            StepKind::KubeadmReset,
+            vec![Action::Run {
                 argv,
                 place: Place::Inside,
                 retries: None,
             }],
-        });
+        ));
     }
-    steps.push(Step {
-        title: crate::tr_id!("step-disable-service"),
-        actions: vec![Action::Run {
+    steps.push(Step::new(
+        StepKind::DisableService,
+        vec![Action::Run {
             argv: vec![
                 input.systemctl.clone(),
                 "disable".into(),
@@ -70,14 +70,14 @@ pub fn plan(input: &ResetInput) -> Vec<Step> {
             place: Place::Host,
             retries: None,
         }],
-    });
-    steps.push(Step {
-        title: crate::tr_id!("step-move-state"),
-        actions: state_paths(&input.admin_home)
+    ));
+    steps.push(Step::new(
+        StepKind::MoveState,
+        state_paths(&input.admin_home)
             .into_iter()
             .map(|path| Action::MoveAside { path })
             .collect(),
-    });
+    ));
     steps
 }
 

@@ -117,6 +117,9 @@ pub static CATALOG: &[Entry] = &[
     e!("step-kubeadm-reset", "Running kubeadm reset inside the namespaces", "Выполнение kubeadm reset внутри пространств имён"),
     e!("step-disable-service", "Stopping and disabling u7s.service", "Остановка и отключение u7s.service"),
     e!("step-move-state", "Moving the cluster's state aside", "Перенос состояния кластера в сторону"),
+    // arch: the OS layer and reset's backups first
+    e!("step-save-cluster-state", "Moving the cluster's PKI, kubeconfigs, manifests and etcd data aside", "Перенос в сторону PKI, kubeconfig, манифестов и данных etcd кластера"),
+    e!("file-too-large", "{} is larger than {} bytes; u7s reads no more than that", "{} больше {} байт; u7s не читает файлы такого размера"),
     // flow: execution
     e!("step-failed", "{} failed: {}; {}", "{}: ошибка: {}; {}"),
     e!("step-done", "done in {}s", "выполнено за {} с"),

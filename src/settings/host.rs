@@ -299,12 +299,41 @@ pub struct HostFacts {
     pub addrs: Vec<HostAddr>,
 }
 
+/// Where host facts are read from: the files under a root prefix
+/// ([`HostRoot`]), or the flow's OS layer.
+pub trait HostFiles {
+    /// A host file as text; `None` when it does not exist.
+    fn read_optional(&self, abs: &str) -> Result<Option<String>>;
+    /// `abs` as a message names it (under the root prefix).
+    fn shown(&self, abs: &str) -> String;
+    /// The running kernel's host name, when the files are this machine's.
+    fn kernel_hostname(&self) -> Result<Option<String>>;
+}
+
+impl HostFiles for HostRoot {
+    fn read_optional(&self, abs: &str) -> Result<Option<String>> {
+        HostRoot::read_optional(self, abs)
+    }
+
+    fn shown(&self, abs: &str) -> String {
+        self.path(abs).display().to_string()
+    }
+
+    fn kernel_hostname(&self) -> Result<Option<String>> {
+        if !self.is_system_root() {
+            return Ok(None);
+        }
+        let uts = nix::sys::utsname::uname().with_context(|| crate::tr!("cannot-read-hostname"))?;
+        Ok(Some(uts.nodename().to_string_lossy().into_owned()))
+    }
+}
+
 impl HostFacts {
-    /// Reads the host files under `root`. A missing `/etc/hosts` is an empty
-    /// table; a missing `/etc/os-release` gives no CPE_NAME; a missing
-    /// `/etc/hostname` falls back to uname only on the real root (a prefix
-    /// describes another machine, whose name the running kernel does not know).
-    pub fn read(root: &HostRoot) -> Result<HostFacts> {
+    /// Reads the host files. A missing `/etc/hosts` is an empty table; a
+    /// missing `/etc/os-release` gives no CPE_NAME; a missing `/etc/hostname`
+    /// falls back to uname only on the real root (a prefix describes another
+    /// machine, whose name the running kernel does not know).
+    pub fn read(root: &impl HostFiles) -> Result<HostFacts> {
         let hosts = root.read_optional("/etc/hosts")?.unwrap_or_default();
         let os = root.read_optional("/etc/os-release")?.unwrap_or_default();
         let hostname = match root
@@ -313,26 +342,24 @@ impl HostFacts {
             .and_then(parse_hostname)
         {
             Some(h) => h,
-            None if root.is_system_root() => nix::sys::utsname::uname()
-                .with_context(|| crate::tr!("cannot-read-hostname"))?
-                .nodename()
-                .to_string_lossy()
-                .into_owned(),
-            None => bail!(
-                "{}",
-                crate::tr!("missing-or-empty", root.path("/etc/hostname").display())
-            ),
+            None => root.kernel_hostname()?.ok_or_else(|| {
+                anyhow!(
+                    "{}",
+                    crate::tr!("missing-or-empty", root.shown("/etc/hostname"))
+                )
+            })?,
         };
-        let route_path = root.path("/proc/net/route");
-        let route_text = root
-            .read_optional("/proc/net/route")?
-            .ok_or_else(|| anyhow!("{}", crate::tr!("is-missing", route_path.display())))?;
-        let routes =
-            parse_route(&route_text).with_context(|| format!("{}", route_path.display()))?;
+        let route_text = root.read_optional("/proc/net/route")?.ok_or_else(|| {
+            anyhow!(
+                "{}",
+                crate::tr!("is-missing", root.shown("/proc/net/route"))
+            )
+        })?;
+        let routes = parse_route(&route_text).with_context(|| root.shown("/proc/net/route"))?;
         let fib = root.read_optional("/proc/net/fib_trie")?.ok_or_else(|| {
             anyhow!(
                 "{}",
-                crate::tr!("is-missing", root.path("/proc/net/fib_trie").display())
+                crate::tr!("is-missing", root.shown("/proc/net/fib_trie"))
             )
         })?;
         Ok(HostFacts {

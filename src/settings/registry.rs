@@ -37,7 +37,11 @@ impl EnvInputs {
     /// Reads `U7S_REGISTRY`, `U7S_PLATFORM`, `U7S_KUBEVERSION`,
     /// `U7S_CNI_PLUGIN` and `U7S_FLANNEL_TAG` from the process environment.
     pub fn from_process_env() -> EnvInputs {
-        let get = |k: &str| std::env::var(k).ok();
+        EnvInputs::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// The same variables, from `get`.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> EnvInputs {
         EnvInputs {
             registry: get("U7S_REGISTRY"),
             platform: get("U7S_PLATFORM"),

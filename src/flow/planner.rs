@@ -1,47 +1,28 @@
-//! `kubeadm init` / `kubeadm join`: from the admin's command line and the
-//! host's facts to the settings, the env file, the kubeadm configuration and
-//! the host plan. Pure apart from reading files under the root prefix (and the
-//! admin's own `--config` file); nothing here changes the host.
+//! The pure planning core of `kubeadm init` / `kubeadm join`: from the
+//! host's [`Facts`] and the admin's command line to the settings, the env
+//! file, the kubeadm configuration and the host steps. No I/O: everything it
+//! knows about the host is in the facts.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 
-use super::plan::{self, PlanInput, Step};
+use super::facts::Facts;
+use super::steps::{self, HostSteps, StepsInput};
 use crate::cni;
-use crate::kubeadm::config::{self, ConfigInput};
+use crate::kubeadm::config::{self, AdminFacts, ConfigInput};
 use crate::kubeadm::flags::{self, FlagError, KubeMinor, ParsedCommand, Subcommand};
-use crate::layout::host;
-use crate::layout::AdminDirs;
-use crate::settings::{
-    EnvFile, EnvInputs, HostFacts, HostRoot, KubeVersion, Role, Settings, SettingsInput,
-};
+use crate::layout::{host, AdminDirs};
+use crate::settings::{EnvFile, KubeVersion, Role, Settings, SettingsInput};
 use crate::stack::ports::role_ports;
-use crate::users::AdminUser;
+use crate::users::{admin_user_name, AdminUser};
 
 /// The version a dry run shows when nothing names one (no U7S_KUBEVERSION,
 /// no --kubernetes-version, no real kubeadm on this machine).
 pub const DRY_RUN_DEFAULT_VERSION: &str = "v1.32.0";
 
-/// What the flow is run against: the host root and facts gathered by the caller.
-#[derive(Debug, Clone)]
-pub struct RunContext {
-    pub root: HostRoot,
-    pub env: EnvInputs,
-    /// `kubeadm version -o short` of the real kubeadm, when it could be run.
-    pub kubeadm_short: Option<String>,
-    /// The paths of the real tools, as the plan will run them.
-    pub kubeadm: String,
-    pub kubectl: String,
-    pub systemctl: String,
-    /// Every real tool a node needs: (name, path), for preflight.
-    pub tools: Vec<(String, String)>,
-    /// useradd, groupadd and loginctl, for creating u7s-admin.
-    pub account_tools: plan::AccountTools,
-}
-
-/// Why preparing failed: kubeadm's own parse errors keep kubeadm's wording.
+/// Why planning failed: kubeadm's own parse errors keep kubeadm's wording.
 #[derive(Debug)]
 pub enum Failure {
     Flags(FlagError),
@@ -66,21 +47,21 @@ impl From<Failure> for crate::error::Error {
 
 /// Everything `kubeadm init|join` will do, ready to print or to carry out.
 #[derive(Debug)]
-pub struct Prepared {
+pub struct Plan {
     pub parsed: ParsedCommand,
     pub admin: AdminUser,
+    /// u7s-admin does not exist yet: the steps create it right after the
+    /// preflight, and everything after was planned with a placeholder uid.
+    pub admin_missing: bool,
     pub settings: Settings,
     pub env_file: EnvFile,
     /// The kubeadm configuration with its secrets (written, never printed).
     pub kubeadm_config: String,
-    pub plan: Vec<Step>,
+    pub steps: HostSteps,
     /// Messages for stderr: the fields u7s set in the admin's `--config`,
     /// assumptions a dry run made, kubeadm's deprecation warnings.
     pub notes: Vec<String>,
     pub dry_run: bool,
-    /// u7s-admin does not exist yet: the plan's second step creates it, and
-    /// everything after was made with a placeholder uid.
-    pub admin_missing: bool,
 }
 
 fn minor_of(version: &str) -> Option<u8> {
@@ -96,6 +77,38 @@ fn table_minor(minor: Option<u8>) -> KubeMinor {
         Some(m) if m > KubeMinor::MAX.get() => KubeMinor::MAX,
         Some(m) => KubeMinor::new(m).unwrap_or(KubeMinor::MIN),
         None => KubeMinor::MAX,
+    }
+}
+
+/// Parses `kubeadm <sub> ARGS` the way the real kubeadm of the version the
+/// facts name would; a flag u7s cannot honour is refused here, before
+/// anything else is read.
+pub fn parse(sub: Subcommand, args: &[OsString], facts: &Facts) -> Result<ParsedCommand, Failure> {
+    let parsed = parse_for_version(sub, args, facts)?;
+    if let Some((name, reason)) = parsed.refused().first() {
+        return Err(anyhow!("{}", crate::tr!("flag-refused", name, refusal(reason))).into());
+    }
+    Ok(parsed)
+}
+
+fn parse_for_version(
+    sub: Subcommand,
+    args: &[OsString],
+    facts: &Facts,
+) -> Result<ParsedCommand, Failure> {
+    let known_minor = facts
+        .env
+        .kube_version
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .or(facts.kubeadm_version.as_deref())
+        .and_then(minor_of);
+    let parsed = flags::parse(sub, table_minor(known_minor), args).map_err(Failure::Flags)?;
+    match parsed.str("kubernetes-version").and_then(minor_of) {
+        Some(m) if known_minor.is_none() => {
+            flags::parse(sub, table_minor(Some(m)), args).map_err(Failure::Flags)
+        }
+        _ => Ok(parsed),
     }
 }
 
@@ -138,202 +151,192 @@ pub fn parse_feature_gates(text: &str) -> Result<BTreeMap<String, bool>> {
     Ok(gates)
 }
 
-/// Prepares `kubeadm <sub> ARGS`: parses the flags the way the real kubeadm
-/// of that version would, derives the settings and renders everything.
-pub fn prepare(sub: Subcommand, args: &[OsString], ctx: &RunContext) -> Result<Prepared, Failure> {
-    let known_minor = ctx
-        .env
-        .kube_version
-        .as_deref()
-        .filter(|v| !v.is_empty())
-        .or(ctx.kubeadm_short.as_deref())
-        .and_then(minor_of);
-    let mut parsed = flags::parse(sub, table_minor(known_minor), args).map_err(Failure::Flags)?;
-    if known_minor.is_none() {
-        if let Some(m) = parsed.str("kubernetes-version").and_then(minor_of) {
-            parsed = flags::parse(sub, table_minor(Some(m)), args).map_err(Failure::Flags)?;
-        }
-    }
-    let mut notes: Vec<String> = parsed.warnings().to_vec();
-    if let Some((name, reason)) = parsed.refused().first() {
-        return Err(anyhow!("{}", crate::tr!("flag-refused", name, refusal(reason))).into());
-    }
-    let dry_run = parsed.bool("dry-run").unwrap_or(false);
-
-    // A missing account is created after the preflight; until then the plan
-    // is made with a placeholder, and made again once the account exists.
-    let mut admin_missing = false;
-    let admin = match AdminUser::lookup_under(&ctx.root)? {
-        Some(admin) => admin,
+/// The account the plan is made for: u7s-admin, or a placeholder while it
+/// does not exist (the plan is made again once it does).
+fn admin_or_placeholder(facts: &Facts) -> (AdminUser, bool) {
+    match &facts.admin {
+        Some(admin) => (admin.clone(), false),
         None => {
-            let placeholder = crate::users::parse_passwd(
-                "u7s-admin:x:999:999::/var/lib/u7s-admin:/bin/bash",
-                "u7s-admin",
-            )
-            .expect("placeholder passwd line");
-            if dry_run {
-                notes.push(crate::tr!(
-                    "dry-run-no-admin",
-                    crate::users::admin_user_name(),
-                    ctx.root.path("/etc/passwd").display()
-                ));
-            }
-            admin_missing = true;
-            placeholder
+            let line = format!(
+                "{}:x:999:999::/var/lib/u7s-admin:/bin/bash",
+                admin_user_name()
+            );
+            let placeholder = crate::users::parse_passwd(&line, &admin_user_name())
+                .expect("placeholder passwd line");
+            (placeholder, true)
         }
-    };
+    }
+}
 
-    // The admin's own configuration file, if any, is the base.
-    let admin_config = match parsed.config_path() {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| crate::tr!("config-cannot-read", path))?;
-            let facts = config::admin_facts(&text, path)?;
-            Some((path.to_owned(), text, facts))
-        }
-        None => None,
-    };
-    let facts = admin_config
-        .as_ref()
-        .map(|(_, _, f)| f.clone())
-        .unwrap_or_default();
-
-    let role = match sub {
+fn role_of(sub: Subcommand, parsed: &ParsedCommand, admin_config: &AdminFacts) -> Role {
+    match sub {
         Subcommand::Init => Role::InitMaster,
         Subcommand::Join
-            if parsed.bool("control-plane").unwrap_or(false) || facts.control_plane_join =>
+            if parsed.bool("control-plane").unwrap_or(false) || admin_config.control_plane_join =>
         {
             Role::ControlPlaneJoin
         }
         Subcommand::Join => Role::Worker,
-    };
+    }
+}
 
-    let mut kubeadm_flags: Vec<String> = parsed
+/// The real kubeadm's flags beside `--config`: what kubeadm cannot take in
+/// a configuration; init always adds `--upload-certs`.
+fn kubeadm_flags(parsed: &ParsedCommand, role: Role) -> Vec<String> {
+    let mut flags: Vec<String> = parsed
         .passthrough_args()
         .into_iter()
         // --dry-run is u7s's own: the real kubeadm is not run by a dry run.
         .filter(|a| a != "--dry-run" && !a.starts_with("--dry-run="))
         .collect();
-    if role == Role::InitMaster
-        && !kubeadm_flags
-            .iter()
-            .any(|a| a.starts_with("--upload-certs"))
-    {
-        kubeadm_flags.push("--upload-certs".into());
+    if role == Role::InitMaster && !flags.iter().any(|a| a.starts_with("--upload-certs")) {
+        flags.push("--upload-certs".into());
     }
+    flags
+}
 
-    let mut input = SettingsInput::new(role, admin.uid.as_raw());
+/// The settings' input: the flags first, then the admin's `--config` file.
+fn settings_input(
+    parsed: &ParsedCommand,
+    role: Role,
+    uid: u32,
+    file: &AdminFacts,
+    facts: &Facts,
+) -> Result<SettingsInput> {
+    let mut input = SettingsInput::new(role, uid);
     input.advertise_address =
-        owned(parsed.str("apiserver-advertise-address")).or(facts.advertise_address.clone());
+        owned(parsed.str("apiserver-advertise-address")).or(file.advertise_address.clone());
     input.bind_port = parsed
         .int("apiserver-bind-port")
         .map(|p| u16::try_from(p).map_err(|_| anyhow!("{}", crate::tr!("bind-port-range", p))))
         .transpose()?
-        .or(facts.bind_port);
+        .or(file.bind_port);
     input.control_plane_endpoint = owned(parsed.str("control-plane-endpoint"));
-    input.join_endpoint = owned(parsed.endpoint()).or(facts.join_endpoint.clone());
-    input.pod_network_cidr = owned(parsed.str("pod-network-cidr")).or(facts.pod_subnet.clone());
-    input.service_cidr = owned(parsed.str("service-cidr")).or(facts.service_subnet.clone());
+    input.join_endpoint = owned(parsed.endpoint()).or(file.join_endpoint.clone());
+    input.pod_network_cidr = owned(parsed.str("pod-network-cidr")).or(file.pod_subnet.clone());
+    input.service_cidr = owned(parsed.str("service-cidr")).or(file.service_subnet.clone());
     input.token = owned(parsed.str("token").or(parsed.str("discovery-token")));
-    input.ca_cert_hashes = flag_list(&parsed, "discovery-token-ca-cert-hash");
+    input.ca_cert_hashes = flag_list(parsed, "discovery-token-ca-cert-hash");
     input.certificate_key = owned(parsed.str("certificate-key"));
     input.kubernetes_version =
-        owned(parsed.str("kubernetes-version")).or(facts.kubernetes_version.clone());
+        owned(parsed.str("kubernetes-version")).or(file.kubernetes_version.clone());
     input.node_name = owned(parsed.str("node-name"));
     input.image_repository =
-        owned(parsed.str("image-repository")).or(facts.image_repository.clone());
-    input.kubeadm_flags = kubeadm_flags.clone();
-    input.kubeadm_version = ctx.kubeadm_short.clone();
+        owned(parsed.str("image-repository")).or(file.image_repository.clone());
+    input.kubeadm_flags = kubeadm_flags(parsed, role);
+    input.kubeadm_version = facts.kubeadm_version.clone();
+    Ok(input)
+}
 
+/// Plans `kubeadm <sub>` from the facts and the parsed command line.
+pub fn plan(sub: Subcommand, parsed: ParsedCommand, facts: &Facts) -> Result<Plan, Failure> {
+    let mut notes: Vec<String> = parsed.warnings().to_vec();
+    let dry_run = parsed.bool("dry-run").unwrap_or(false);
+    let (admin, admin_missing) = admin_or_placeholder(facts);
+    if admin_missing && dry_run {
+        notes.push(crate::tr!(
+            "dry-run-no-admin",
+            admin_user_name(),
+            facts.passwd_shown
+        ));
+    }
+    let file_facts = match &facts.admin_config {
+        Some((path, text)) => config::admin_facts(text, path)?,
+        None => AdminFacts::default(),
+    };
+    let role = role_of(sub, &parsed, &file_facts);
+    let mut input = settings_input(&parsed, role, admin.uid.as_raw(), &file_facts, facts)?;
     let nothing_names_a_version = input.kubernetes_version.is_none()
-        && ctx.env.kube_version.as_deref().unwrap_or("").is_empty()
-        && ctx.kubeadm_short.is_none();
+        && facts.env.kube_version.as_deref().unwrap_or("").is_empty()
+        && facts.kubeadm_version.is_none();
     if nothing_names_a_version && dry_run {
         notes.push(crate::tr!(
             "dry-run-no-kubeadm",
-            ctx.kubeadm,
+            facts.tools.kubeadm,
             DRY_RUN_DEFAULT_VERSION
         ));
         input.kubernetes_version = Some(DRY_RUN_DEFAULT_VERSION.to_owned());
     }
-
-    let host = HostFacts::read(&ctx.root)?;
-    let mut env = ctx.env.clone();
+    let mut env = facts.env.clone();
     if env.flannel_tag.as_deref().unwrap_or("").is_empty() {
         // The flannel u7s bundles, unless the admin pins another.
-        env.flannel_tag = Some(crate::cni::flannel::FLANNEL_VERSION.to_owned());
+        env.flannel_tag = Some(cni::flannel::FLANNEL_VERSION.to_owned());
     }
-    let settings = Settings::derive(&input, &env, &host)?;
+    let settings = Settings::derive(&input, &env, &facts.host)?;
     let env_file = EnvFile::from_settings(&settings);
-
-    let config_input = config_input(&settings, &parsed, &admin, role)?;
-    let kubeadm_config = match &admin_config {
-        Some((path, text, _)) => {
+    let dirs = AdminDirs::standard(&admin);
+    let config_input = config_input(&settings, &parsed, &dirs, role)?;
+    let kubeadm_config = match &facts.admin_config {
+        Some((path, text)) => {
             let (yaml, fields) = config::overlay(text, path, &config_input)?;
-            for field in fields {
-                notes.push(crate::tr!("config-field-set", path, field));
-            }
+            notes.extend(
+                fields
+                    .into_iter()
+                    .map(|field| crate::tr!("config-field-set", path, field)),
+            );
             yaml
         }
         None => config::render(&config_input)?,
     };
-
-    let home = admin.home.to_string_lossy().into_owned();
-    let cni_manifest = match role {
-        Role::InitMaster => {
-            let registry = settings
-                .registry
-                .is_alt()
-                .then(|| settings.image_repository());
-            let manifest = cni::manifest(
-                settings.cni,
-                registry.as_deref(),
-                &settings.pod_network.to_string(),
-            )?;
-            Some((cni::manifest_path(settings.cni).to_owned(), manifest))
-        }
-        _ => None,
-    };
-    let cni_conf = cni::conf_files(settings.cni)
-        .into_iter()
-        .map(|(name, text)| (name.to_owned(), text.to_owned()))
-        .collect();
-    let plan = plan::plan(&PlanInput {
+    let steps = steps::host_steps(&StepsInput {
         role,
         admin_name: admin.name.clone(),
-        admin_uid: admin.uid.as_raw(),
-        admin_home: home,
+        admin: dirs,
         env_file: env_file.render(true)?,
         kubeadm_config: kubeadm_config.clone(),
-        kubeadm_flags,
-        kubeadm: ctx.kubeadm.clone(),
-        kubectl: ctx.kubectl.clone(),
-        systemctl: ctx.systemctl.clone(),
-        cni_manifest,
-        cni_conf,
+        kubeadm_flags: input.kubeadm_flags.clone(),
+        kubeadm: facts.tools.kubeadm.clone(),
+        kubectl: facts.tools.kubectl.clone(),
+        systemctl: facts.tools.systemctl.clone(),
+        cni_manifest: cni_manifest(&settings)?,
+        cni_conf: cni::conf_files(settings.cni)
+            .into_iter()
+            .map(|(name, text)| (name.to_owned(), text.to_owned()))
+            .collect(),
         audit_policy: include_str!("../../data/audit/policy.yaml").to_owned(),
-        tools: ctx.tools.clone(),
-        create_admin: admin_missing.then(|| ctx.account_tools.clone()),
+        tools: facts.tools.node.clone(),
+        create_admin: admin_missing.then(|| facts.tools.account.clone()),
         ports: role_ports(role, settings.cni, settings.bind_port),
     });
-    Ok(Prepared {
+    Ok(Plan {
         parsed,
         admin,
+        admin_missing,
         settings,
         env_file,
         kubeadm_config,
-        plan,
+        steps,
         notes,
         dry_run,
-        admin_missing,
     })
+}
+
+/// The first master's CNI manifest: (path, contents), its images in the
+/// chosen registry when that is an ALT one.
+fn cni_manifest(settings: &Settings) -> Result<Option<(String, String)>> {
+    if settings.role != Role::InitMaster {
+        return Ok(None);
+    }
+    let registry = settings
+        .registry
+        .is_alt()
+        .then(|| settings.image_repository());
+    let manifest = cni::manifest(
+        settings.cni,
+        registry.as_deref(),
+        &settings.pod_network.to_string(),
+    )?;
+    Ok(Some((
+        cni::manifest_path(settings.cni).to_owned(),
+        manifest,
+    )))
 }
 
 /// Maps the settings and the configuration flags onto the configuration input.
 fn config_input(
     settings: &Settings,
     parsed: &ParsedCommand,
-    admin: &AdminUser,
+    dirs: &AdminDirs,
     role: Role,
 ) -> Result<ConfigInput> {
     let feature_gates = parsed
@@ -373,18 +376,13 @@ fn config_input(
         tls_bootstrap_token: owned(parsed.str("tls-bootstrap-token")),
         kubelet_extra_args: Vec::new(),
         cluster_dns: settings.service_addrs.cluster_dns.to_string(),
-        kubelet_volume_plugin_dir: Some(
-            AdminDirs::standard(admin)
-                .kubelet_plugins_dir()
-                .display()
-                .to_string(),
-        ),
+        kubelet_volume_plugin_dir: Some(dirs.kubelet_plugins_dir().display().to_string()),
     })
 }
 
 /// The dry run's stdout: the env file lines (secrets hidden), the kubeadm
 /// configuration (secrets hidden), then the numbered host steps.
-pub fn dry_run_output(p: &Prepared) -> Result<String> {
+pub fn dry_run_output(p: &Plan) -> Result<String> {
     let mut out = String::new();
     out.push_str(&format!("# Settings: {} (mode 0600)\n", host::ENV_FILE));
     out.push_str(&p.env_file.render(false)?);
@@ -400,7 +398,7 @@ pub fn dry_run_output(p: &Prepared) -> Result<String> {
         "# Host steps of a real `kubeadm {}` (a dry run changes nothing)\n",
         p.settings.role.subcommand()
     ));
-    out.push_str(&plan::render(&p.plan));
+    out.push_str(&super::step::render(&p.steps.all()));
     Ok(out)
 }
 

@@ -1,0 +1,579 @@
+//! The host steps of `kubeadm init` / `kubeadm join`, in the order SPEC gives
+//! ("The host side of init / join"), with one change: the previous
+//! cluster's files are moved aside before anything new is written into
+//! /etc/kubernetes, so the backup never holds files of this run. Pure: the
+//! steps are data, printed by `--dry-run` and carried out by the executor.
+
+use std::time::Duration;
+
+use super::action::{Action, Owner, Place};
+use super::preflight::Check;
+use super::step::{Step, StepKind};
+use crate::layout::host;
+use crate::layout::AdminDirs;
+use crate::settings::Role;
+use crate::stack::ports::PortSpec;
+
+/// Everything the steps need, already rendered.
+#[derive(Debug, Clone)]
+pub struct StepsInput {
+    pub role: Role,
+    pub admin_name: String,
+    /// u7s-admin's directories (by its passwd entry).
+    pub admin: AdminDirs,
+    /// The env file, with its secrets (it is written, never printed).
+    pub env_file: String,
+    pub kubeadm_config: String,
+    /// Flags for the real kubeadm beside `--config`.
+    pub kubeadm_flags: Vec<String>,
+    pub kubeadm: String,
+    pub kubectl: String,
+    pub systemctl: String,
+    /// The CNI manifest to apply on the first master: (path, contents).
+    pub cni_manifest: Option<(String, String)>,
+    /// Files for /etc/cni/net.d: (file name, contents).
+    pub cni_conf: Vec<(String, String)>,
+    pub audit_policy: String,
+    /// The real tools preflight checks: (name, absolute path).
+    pub tools: Vec<(String, String)>,
+    /// Create u7s-admin (it does not exist yet) with these tools.
+    pub create_admin: Option<AccountTools>,
+    /// The host ports the node forwards, which preflight checks are free.
+    pub ports: Vec<PortSpec>,
+}
+
+/// The tools that create the account: (useradd, groupadd, loginctl) paths.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountTools {
+    pub useradd: String,
+    pub groupadd: String,
+    pub loginctl: String,
+}
+
+/// The steps, by what they are for: nothing changes before the preflight,
+/// and a missing u7s-admin is created right after it (everything later
+/// depends on its uid, so the caller plans those again once it exists).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostSteps {
+    pub preflight: Step,
+    pub create_admin: Option<Step>,
+    pub changes: Vec<Step>,
+}
+
+impl HostSteps {
+    /// Every step, in order.
+    pub fn all(&self) -> Vec<&Step> {
+        let mut all = vec![&self.preflight];
+        all.extend(self.create_admin.as_ref());
+        all.extend(self.changes.iter());
+        all
+    }
+
+    /// The preflight and the account: what runs before u7s-admin exists.
+    pub fn until_admin_exists(&self) -> Vec<&Step> {
+        let mut first = vec![&self.preflight];
+        first.extend(self.create_admin.as_ref());
+        first
+    }
+}
+
+fn write(path: &str, mode: u32, owner: Owner, contents: &str, secret: bool) -> Action {
+    Action::WriteFile {
+        path: path.to_owned(),
+        mode,
+        owner,
+        contents: contents.to_owned(),
+        secret,
+    }
+}
+
+fn run(place: Place, argv: &[&str]) -> Action {
+    Action::Run {
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+        place,
+        retries: None,
+    }
+}
+
+fn show(path: std::path::PathBuf) -> String {
+    path.display().to_string()
+}
+
+/// The steps a real run takes.
+pub fn host_steps(input: &StepsInput) -> HostSteps {
+    let mut changes = vec![
+        ip_forward(),
+        write_settings(input),
+        subordinate_ids(input),
+        move_previous(),
+        prepare_dirs(input),
+        write_kubeadm_config(input),
+    ];
+    if input.role.is_control_plane() {
+        changes.push(write_audit_and_cni(input));
+    }
+    changes.extend([
+        write_cni_conf(input),
+        start_stack(input),
+        pull_images(input),
+        run_kubeadm(input),
+        share_mounts(),
+        enable_service(input),
+    ]);
+    if input.role.is_control_plane() {
+        changes.push(install_kubeconfig(input));
+    }
+    if input.role == Role::InitMaster {
+        changes.push(apply_cni_and_audit(input));
+    }
+    changes.push(restart_service(input));
+    HostSteps {
+        preflight: check_host(input),
+        create_admin: input
+            .create_admin
+            .as_ref()
+            .map(|tools| create_admin(input, tools)),
+        changes,
+    }
+}
+
+fn check_host(input: &StepsInput) -> Step {
+    let mut checks = vec![Check::Root];
+    checks.extend(
+        input
+            .tools
+            .iter()
+            .map(|(name, path)| Check::Tool(name.clone(), path.clone())),
+    );
+    checks.extend([
+        Check::UserNamespaces,
+        Check::Tun,
+        Check::CgroupDelegation,
+        Check::NotInitialised,
+        Check::NoEtcdData,
+        Check::PortsFree(input.ports.clone()),
+    ]);
+    // A new account gets lingering when it is created.
+    if input.create_admin.is_none() {
+        checks.push(Check::Linger(input.admin_name.clone()));
+    }
+    Step::new(
+        StepKind::CheckHost,
+        checks.into_iter().map(Action::Check).collect(),
+    )
+}
+
+/// u7s-admin as the podsec-k8s package would create it: a system group and
+/// user with its home under /var/lib, lingering on so that its user manager
+/// runs without a login. (Its subordinate ids come in a later step.)
+fn create_admin(input: &StepsInput, tools: &AccountTools) -> Step {
+    let name = input.admin_name.as_str();
+    let home = show(input.admin.home.clone());
+    Step::new(
+        StepKind::CreateAdmin,
+        vec![
+            run(Place::Host, &[&tools.groupadd, "-r", "-f", name]),
+            run(
+                Place::Host,
+                &[
+                    &tools.useradd,
+                    "-r",
+                    "-M",
+                    "-g",
+                    name,
+                    "-d",
+                    &home,
+                    "-s",
+                    "/bin/sh",
+                    "-c",
+                    "usernet user account",
+                    name,
+                ],
+            ),
+            run(Place::Host, &[&tools.loginctl, "enable-linger", name]),
+        ],
+    )
+}
+
+fn ip_forward() -> Step {
+    Step::new(
+        StepKind::IpForward,
+        vec![
+            write(
+                host::SYSCTL_IP_FORWARD,
+                0o644,
+                Owner::Root,
+                "net.ipv4.ip_forward = 1\n",
+                false,
+            ),
+            Action::SetSysctl {
+                key: "net.ipv4.ip_forward".into(),
+                value: "1".into(),
+            },
+        ],
+    )
+}
+
+fn write_settings(input: &StepsInput) -> Step {
+    Step::new(
+        StepKind::WriteSettings,
+        vec![
+            Action::MarkState {
+                state: format!("in-progress {}", input.role.subcommand()),
+            },
+            write(host::ENV_FILE, 0o600, Owner::Root, &input.env_file, true),
+            write(
+                &show(input.admin.env_file()),
+                0o600,
+                Owner::Admin,
+                &input.env_file,
+                true,
+            ),
+        ],
+    )
+}
+
+fn subordinate_ids(input: &StepsInput) -> Step {
+    Step::new(
+        StepKind::SubordinateIds,
+        vec![Action::EnsureSubordinateIds {
+            user: input.admin_name.clone(),
+        }],
+    )
+}
+
+/// The previous cluster's kubeconfigs, PKI and manifests, and its etcd data
+/// (preflight lets that through only if our own interrupted run left it).
+fn move_previous() -> Step {
+    let in_kubernetes = [
+        "admin.conf",
+        "super-admin.conf",
+        "kubelet.conf",
+        "controller-manager.conf",
+        "scheduler.conf",
+        "pki",
+        "manifests",
+    ]
+    .iter()
+    .map(|name| format!("{}/{name}", host::KUBERNETES_DIR));
+    Step::new(
+        StepKind::MovePrevious,
+        in_kubernetes
+            .chain([host::ETCD_MEMBER_DIR.to_owned()])
+            .map(|path| Action::MoveAside { path })
+            .collect(),
+    )
+}
+
+/// kubeadm runs inside as u7s-admin and writes these (root only reads
+/// admin.conf, checked, and edits the apiserver manifest as data).
+fn prepare_dirs(input: &StepsInput) -> Step {
+    let home = show(input.admin.home.clone());
+    let dirs = [
+        (home.as_str(), 0o700),
+        (host::KUBERNETES_DIR, 0o755),
+        (host::MANIFESTS_DIR, 0o755),
+        ("/etc/kubernetes/pki", 0o700),
+        (host::ETCD_DATA_DIR, 0o700),
+        // The CNI plugin's installer (calico's install-cni) writes its
+        // config here from inside; root never reads or runs it.
+        (host::CNI_NET_DIR, 0o755),
+    ];
+    Step::new(
+        StepKind::PrepareDirs,
+        dirs.iter()
+            .map(|(path, mode)| Action::MakeDir {
+                path: path.to_string(),
+                mode: *mode,
+                owner: Owner::Admin,
+            })
+            .collect(),
+    )
+}
+
+fn kubeadm_config_path(input: &StepsInput) -> String {
+    show(input.admin.kubeadm_config(input.role.subcommand()))
+}
+
+fn write_kubeadm_config(input: &StepsInput) -> Step {
+    Step::new(
+        StepKind::WriteKubeadmConfig,
+        vec![write(
+            &kubeadm_config_path(input),
+            0o600,
+            Owner::Admin,
+            &input.kubeadm_config,
+            true,
+        )],
+    )
+}
+
+fn write_audit_and_cni(input: &StepsInput) -> Step {
+    let mut actions = vec![write(
+        host::AUDIT_POLICY,
+        0o644,
+        Owner::Root,
+        &input.audit_policy,
+        false,
+    )];
+    if let Some((path, manifest)) = &input.cni_manifest {
+        actions.push(write(path, 0o644, Owner::Root, manifest, false));
+    }
+    Step::new(StepKind::WriteAuditAndCni, actions)
+}
+
+fn write_cni_conf(input: &StepsInput) -> Step {
+    Step::new(
+        StepKind::WriteCniConf,
+        input
+            .cni_conf
+            .iter()
+            .map(|(name, contents)| {
+                let path = format!("{}/{name}", host::CNI_NET_DIR);
+                write(&path, 0o644, Owner::Root, contents, false)
+            })
+            .collect(),
+    )
+}
+
+/// The whole target, kubelet included: kubeadm inside cannot reach systemd
+/// to start the kubelet itself, and u7s-kubelet.service retries until
+/// kubeadm has written its configuration.
+fn start_stack(input: &StepsInput) -> Step {
+    let machine = format!("{}@", input.admin_name);
+    Step::new(
+        StepKind::StartStack,
+        vec![
+            run(
+                Place::Host,
+                &[
+                    &input.systemctl,
+                    "--user",
+                    "-M",
+                    &machine,
+                    "start",
+                    "u7s.target",
+                ],
+            ),
+            Action::WaitForSocket {
+                path: show(input.admin.crio_socket()),
+                timeout: Duration::from_secs(120),
+            },
+        ],
+    )
+}
+
+fn pull_images(input: &StepsInput) -> Step {
+    let config = kubeadm_config_path(input);
+    Step::new(
+        StepKind::PullImages,
+        vec![run(
+            Place::Inside,
+            &[
+                &input.kubeadm,
+                "config",
+                "images",
+                "pull",
+                "--config",
+                &config,
+            ],
+        )],
+    )
+}
+
+fn run_kubeadm(input: &StepsInput) -> Step {
+    let mut argv = vec![
+        input.kubeadm.clone(),
+        input.role.subcommand().to_owned(),
+        "--config".into(),
+        kubeadm_config_path(input),
+    ];
+    argv.extend(input.kubeadm_flags.iter().cloned());
+    let kind = match input.role {
+        Role::InitMaster => StepKind::KubeadmInit,
+        _ => StepKind::KubeadmJoin,
+    };
+    Step::new(
+        kind,
+        vec![Action::Run {
+            argv,
+            place: Place::Inside,
+            retries: None,
+        }],
+    )
+}
+
+fn share_mounts() -> Step {
+    Step::new(
+        StepKind::ShareMounts,
+        vec![run(
+            Place::Inside,
+            &["mount", "--make-rshared", "/var/lib/kubelet"],
+        )],
+    )
+}
+
+fn enable_service(input: &StepsInput) -> Step {
+    Step::new(
+        StepKind::EnableService,
+        vec![run(
+            Place::Host,
+            &[&input.systemctl, "enable", "--now", host::SERVICE],
+        )],
+    )
+}
+
+fn install_kubeconfig(input: &StepsInput) -> Step {
+    Step::new(
+        StepKind::InstallKubeconfig,
+        vec![
+            Action::Copy {
+                from: host::ADMIN_CONF.into(),
+                to: host::ROOT_KUBECONFIG.into(),
+                mode: 0o600,
+                owner: Owner::Root,
+            },
+            Action::Copy {
+                from: host::ADMIN_CONF.into(),
+                to: show(input.admin.kubeconfig()),
+                mode: 0o600,
+                owner: Owner::Admin,
+            },
+        ],
+    )
+}
+
+fn apply_cni_and_audit(input: &StepsInput) -> Step {
+    let mut actions = Vec::new();
+    if let Some((path, _)) = &input.cni_manifest {
+        actions.push(Action::Run {
+            argv: vec![
+                input.kubectl.clone(),
+                "apply".into(),
+                "-f".into(),
+                path.clone(),
+            ],
+            place: Place::Inside,
+            retries: Some((30, Duration::from_secs(5))),
+        });
+    }
+    actions.push(Action::AuditApiserver {
+        manifest: host::APISERVER_MANIFEST.into(),
+        policy: host::AUDIT_POLICY.into(),
+    });
+    Step::new(StepKind::ApplyCniAndAudit, actions)
+}
+
+fn restart_service(input: &StepsInput) -> Step {
+    Step::new(
+        StepKind::RestartService,
+        vec![
+            run(Place::Host, &[&input.systemctl, "restart", host::SERVICE]),
+            Action::MarkState {
+                state: format!("done {}", input.role.subcommand()),
+            },
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn input(role: Role) -> StepsInput {
+        StepsInput {
+            role,
+            admin_name: "u7s-admin".into(),
+            admin: AdminDirs::from_home("/var/lib/u7s-admin", 999),
+            env_file: "U7S_TOKEN='abcdef.0123456789abcdef'\n".into(),
+            kubeadm_config: "kind: InitConfiguration\n".into(),
+            kubeadm_flags: vec!["--upload-certs".into(), "-v=5".into()],
+            kubeadm: "/usr/bin/kubeadm".into(),
+            kubectl: "/usr/bin/kubectl".into(),
+            systemctl: "/usr/bin/systemctl".into(),
+            cni_manifest: (role == Role::InitMaster).then(|| {
+                (
+                    host::FLANNEL_MANIFEST.to_string(),
+                    "kind: DaemonSet\n".to_string(),
+                )
+            }),
+            cni_conf: vec![("99-loopback.conf".into(), "{}\n".into())],
+            audit_policy: "kind: Policy\n".into(),
+            tools: vec![("kubeadm".into(), "/usr/bin/kubeadm".into())],
+            create_admin: None,
+            ports: crate::stack::ports::role_ports(role, crate::cni::CniPlugin::Flannel, 6443),
+        }
+    }
+
+    fn kinds(role: Role) -> Vec<StepKind> {
+        host_steps(&input(role))
+            .all()
+            .iter()
+            .map(|s| s.kind)
+            .collect()
+    }
+
+    #[test]
+    fn masters_and_workers_differ_as_spec_says() {
+        use StepKind::*;
+        let init = kinds(Role::InitMaster);
+        let master = kinds(Role::ControlPlaneJoin);
+        let worker = kinds(Role::Worker);
+        assert!(init.contains(&ApplyCniAndAudit) && init.contains(&KubeadmInit));
+        assert!(!master.contains(&ApplyCniAndAudit) && master.contains(&KubeadmJoin));
+        assert!(master.contains(&InstallKubeconfig));
+        assert!(!worker.contains(&InstallKubeconfig));
+        assert!(!worker.contains(&WriteAuditAndCni));
+        assert_eq!(
+            init.first(),
+            Some(&CheckHost),
+            "nothing changes before the checks"
+        );
+        assert_eq!(init.last(), Some(&RestartService));
+        assert!(!init.contains(&CreateAdmin));
+    }
+
+    #[test]
+    fn a_missing_admin_is_created_right_after_the_preflight() {
+        let mut i = input(Role::Worker);
+        i.create_admin = Some(AccountTools::default());
+        let steps = host_steps(&i);
+        let first: Vec<StepKind> = steps.until_admin_exists().iter().map(|s| s.kind).collect();
+        assert_eq!(first, [StepKind::CheckHost, StepKind::CreateAdmin]);
+        assert_eq!(steps.all()[1].kind, StepKind::CreateAdmin);
+        let checks = format!("{:?}", steps.preflight.actions);
+        assert!(
+            !checks.contains("Linger"),
+            "lingering comes with the account"
+        );
+    }
+
+    #[test]
+    fn backups_come_before_anything_is_written_into_etc_kubernetes() {
+        let all = kinds(Role::InitMaster);
+        let pos = |kind| all.iter().position(|k| *k == kind).unwrap();
+        assert!(pos(StepKind::MovePrevious) < pos(StepKind::WriteAuditAndCni));
+        assert!(pos(StepKind::StartStack) < pos(StepKind::PullImages));
+        assert!(pos(StepKind::PullImages) < pos(StepKind::KubeadmInit));
+    }
+
+    #[test]
+    fn secret_files_are_0600_and_the_listing_hides_them() {
+        let steps = host_steps(&input(Role::InitMaster));
+        for action in steps.all().iter().flat_map(|s| &s.actions) {
+            if let Action::WriteFile {
+                secret: true,
+                mode,
+                path,
+                ..
+            } = action
+            {
+                assert_eq!(*mode, 0o600, "{path}");
+            }
+        }
+        let text = super::super::step::render(&steps.all());
+        assert!(!text.contains("0123456789abcdef"), "{text}");
+        assert!(text.starts_with("[1/"), "{text}");
+        assert!(text.contains("run inside the namespaces: /usr/bin/kubeadm init --config /var/lib/u7s-admin/.config/usernetes/kubeadm-init.yaml --upload-certs -v=5"), "{text}");
+    }
+}

@@ -1,0 +1,367 @@
+//! Every step of `kubeadm init`, `join` and `reset`, in process and without
+//! root: the flow runs against [`RecordingOs`], an in-memory host whose
+//! stand-in kubeadm, systemctl and useradd write what the real ones write,
+//! and the test reads back what was done, in order.
+
+use std::ffi::OsString;
+
+use super::{reset, run, Outcome};
+use crate::kubeadm::flags::Subcommand;
+use crate::os::record::{add_parents, Entry, Event, Files, Node, RecordingOs};
+use crate::os::{Ids, Place};
+use crate::tools::Tool;
+
+const ROUTE: &str =
+    "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+eth0\t00000000\t01000A0A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
+eth0\t00000A0A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+const FIB_TRIE: &str = "Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- 0.0.0.0\n        /0 universe UNICAST\n     +-- 10.10.0.0/24 2 0 2\n        +-- 10.10.0.0/29 2 0 2\n           |-- 10.10.0.0\n              /24 link UNICAST\n           |-- 10.10.0.5\n              /32 host LOCAL\n";
+const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\nu7s-admin:x:989:989:usernet user account:/var/lib/u7s-admin:/bin/bash\n";
+const ADMIN: Ids = Ids { uid: 989, gid: 989 };
+const TOKEN: &str = "abcdef.0123456789abcdef";
+const HASH: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const CERT_KEY: &str = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+
+fn file(files: &mut Files, path: &str, text: &str, uid: u32) {
+    add_parents(files, path, uid);
+    files.insert(
+        path.to_owned(),
+        Entry {
+            node: Node::File(text.as_bytes().to_vec()),
+            mode: 0o600,
+            uid,
+        },
+    );
+}
+
+/// What the stand-ins do: systemctl starting the stack makes crio's
+/// socket; kubeadm init/join (inside) writes admin.conf, the PKI and the
+/// apiserver manifest; useradd adds the account.
+fn stand_ins(argv: &[String], place: Place, files: &mut Files) -> i32 {
+    let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+    match (place, words.as_slice()) {
+        (Place::Host, [_, "--user", "-M", _, "start", "u7s.target"]) => {
+            file(
+                files,
+                "/run/user/989/usernetes/crio/crio.sock",
+                "",
+                ADMIN.uid,
+            );
+        }
+        (Place::Inside, [_, "init" | "join", ..]) => {
+            file(files, "/etc/kubernetes/pki/ca.key", "KEY", ADMIN.uid);
+            file(
+                files,
+                "/etc/kubernetes/admin.conf",
+                "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user: {client-certificate-data: QQ==}\n",
+                ADMIN.uid,
+            );
+            file(
+                files,
+                "/etc/kubernetes/manifests/kube-apiserver.yaml",
+                "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: kube-apiserver\n    command: [kube-apiserver]\n",
+                ADMIN.uid,
+            );
+        }
+        (Place::Host, [loginctl, "enable-linger", user]) if loginctl.ends_with("loginctl") => {
+            file(files, &format!("/var/lib/systemd/linger/{user}"), "", 0);
+        }
+        (Place::Host, [useradd, ..]) if useradd.ends_with("useradd") => {
+            let Some(Entry {
+                node: Node::File(passwd),
+                ..
+            }) = files.get_mut("/etc/passwd")
+            else {
+                return 1;
+            };
+            passwd.extend_from_slice(
+                b"u7s-admin:x:989:989:usernet user account:/var/lib/u7s-admin:/bin/sh\n",
+            );
+        }
+        _ => {}
+    }
+    0
+}
+
+/// A host ready for init: a p10 machine with eth0 10.10.0.5/24, every tool
+/// installed, u7s-admin and lingering there.
+fn host() -> RecordingOs {
+    let mut os = RecordingOs::new();
+    os.set_env("U7S_KUBEVERSION", "v1.30.5");
+    for tool in crate::tools::NODE_TOOLS.iter().chain(&[
+        Tool::Systemctl,
+        Tool::Useradd,
+        Tool::Groupadd,
+        Tool::Loginctl,
+    ]) {
+        os.install_tool(*tool, &tool.default_path().display().to_string());
+    }
+    os.put("/etc/passwd", PASSWD)
+        .put("/etc/hosts", "127.0.0.1 localhost\n")
+        .put(
+            "/etc/os-release",
+            "CPE_NAME=\"cpe:/o:alt:workstation:10.2\"\n",
+        )
+        .put("/etc/hostname", "node1\n")
+        .put("/proc/net/route", ROUTE)
+        .put("/proc/net/fib_trie", FIB_TRIE)
+        .put("/proc/sys/user/max_user_namespaces", "1000\n")
+        .put("/proc/sys/net/ipv4/ip_forward", "0\n")
+        .put("/sys/fs/cgroup/cgroup.controllers", "cpu memory\n")
+        .put("/etc/systemd/system/user@.service.d/delegate.conf", "")
+        .put("/var/lib/systemd/linger/u7s-admin", "")
+        .put("/etc/subuid", "")
+        .put("/etc/subgid", "")
+        .put_owned("/dev/net/tun", b"", 0o666, 0);
+    os.on_run(stand_ins);
+    os
+}
+
+fn args(list: &[&str]) -> Vec<OsString> {
+    list.iter().map(OsString::from).collect()
+}
+
+/// `join` with the discovery flags, then `extra`.
+fn join_args(extra: &[&str]) -> Vec<OsString> {
+    let mut list = vec![
+        "join",
+        "10.10.0.9:6443",
+        "--token",
+        TOKEN,
+        "--discovery-token-ca-cert-hash",
+        HASH,
+    ];
+    list.extend(extra);
+    args(&list)
+}
+
+fn runs(os: &RecordingOs) -> Vec<String> {
+    os.events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Run { argv, place } => Some(format!("{place:?}: {}", argv.join(" "))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The position of the first event that `matches`.
+fn at(os: &RecordingOs, matches: impl Fn(&Event) -> bool) -> usize {
+    os.events()
+        .iter()
+        .position(matches)
+        .unwrap_or_else(|| panic!("no such event in {:#?}", os.events()))
+}
+
+fn written(path: &'static str) -> impl Fn(&Event) -> bool {
+    move |e| matches!(e, Event::Write { path: p, .. } if p == path)
+}
+
+fn ran(word: &'static str) -> impl Fn(&Event) -> bool {
+    move |e| matches!(e, Event::Run { argv, .. } if argv.iter().any(|a| a == word))
+}
+
+#[test]
+fn init_takes_every_step_in_order_and_finishes() {
+    let os = host();
+    assert_eq!(
+        run(&os, Subcommand::Init, &args(&["init"])).unwrap(),
+        Outcome::Done
+    );
+    assert_eq!(
+        runs(&os),
+        [
+            "Host: /usr/bin/systemctl --user -M u7s-admin@ start u7s.target",
+            "Inside: /usr/bin/kubeadm config images pull --config /var/lib/u7s-admin/.config/usernetes/kubeadm-init.yaml",
+            "Inside: /usr/bin/kubeadm init --config /var/lib/u7s-admin/.config/usernetes/kubeadm-init.yaml --upload-certs",
+            "Inside: mount --make-rshared /var/lib/kubelet",
+            "Host: /usr/bin/systemctl enable --now u7s.service",
+            "Inside: /usr/bin/kubectl apply -f /etc/kubernetes/manifests/kube-flannel.yml",
+            "Host: /usr/bin/systemctl restart u7s.service",
+        ]
+    );
+    // The settings before the stack starts; the kubeconfigs after kubeadm
+    // wrote admin.conf.
+    assert!(at(&os, written("/etc/podsec/u7s/config/env")) < at(&os, ran("u7s.target")));
+    assert!(at(&os, ran("init")) < at(&os, written("/root/.kube/config")));
+    assert!(
+        at(&os, |e| matches!(e, Event::MoveAside { .. })
+            || matches!(e, Event::MakeDir { .. }))
+            < at(&os, written("/etc/kubernetes/audit/policy.yaml")),
+        "the previous cluster's files are set aside before anything is written there"
+    );
+    assert_eq!(
+        os.text("/etc/podsec/u7s/config/state").as_deref(),
+        Some("done init\n")
+    );
+    assert_eq!(
+        os.text("/proc/sys/net/ipv4/ip_forward").as_deref(),
+        Some("1\n")
+    );
+    assert_eq!(
+        os.text("/etc/subuid").as_deref(),
+        Some("u7s-admin:100000:65536\n")
+    );
+    let apiserver = os
+        .text("/etc/kubernetes/manifests/kube-apiserver.yaml")
+        .unwrap();
+    assert!(apiserver.contains("--audit-policy-file=/etc/kubernetes/audit/policy.yaml"));
+    // Secrets live in files of mode 0600 at most.
+    let env = os.file("/var/lib/u7s-admin/.config/usernetes/env").unwrap();
+    assert_eq!((env.mode, env.uid), (0o600, ADMIN.uid));
+    assert_eq!(os.file("/etc/podsec/u7s/config/env").unwrap().mode, 0o600);
+    assert_eq!(os.file("/root/.kube/config").unwrap().uid, 0);
+}
+
+#[test]
+fn join_as_a_worker_installs_no_kubeconfig_and_applies_no_cni() {
+    let os = host();
+    let out = run(&os, Subcommand::Join, &join_args(&[])).unwrap();
+    assert_eq!(out, Outcome::Done);
+    let runs = runs(&os);
+    assert!(runs
+        .iter()
+        .any(|r| r.starts_with("Inside: /usr/bin/kubeadm join --config")));
+    assert!(
+        !runs.iter().any(|r| r.contains("kubectl apply")),
+        "{runs:?}"
+    );
+    assert!(os.file("/root/.kube/config").is_none());
+    let config = os
+        .text("/var/lib/u7s-admin/.config/usernetes/kubeadm-join.yaml")
+        .unwrap();
+    assert!(config.contains(TOKEN) && !config.contains("certificateKey"));
+    assert_eq!(
+        os.text("/etc/podsec/u7s/config/state").as_deref(),
+        Some("done join\n")
+    );
+}
+
+#[test]
+fn join_as_a_master_installs_the_kubeconfigs() {
+    let os = host();
+    let master = ["--control-plane", "--certificate-key", CERT_KEY];
+    run(&os, Subcommand::Join, &join_args(&master)).unwrap();
+    assert!(os.file("/root/.kube/config").is_some());
+    assert_eq!(
+        os.file("/var/lib/u7s-admin/.kube/config").unwrap().uid,
+        ADMIN.uid
+    );
+    assert!(!runs(&os).iter().any(|r| r.contains("kubectl apply")));
+}
+
+#[test]
+fn a_failed_preflight_changes_nothing() {
+    let os = host();
+    os.put_owned("/dev/net/tun", b"", 0o600, 0);
+    os.put_dir("/var/lib/podsec/u7s/etcd/member", 0o700, ADMIN.uid);
+    let before = os.paths();
+    let e = run(&os, Subcommand::Init, &args(&["init"])).unwrap_err();
+    assert_eq!(e.code(), 1);
+    assert!(e.message().contains("Checking the host"), "{e}");
+    // The admin was asked about the etcd data (and said no); nothing else.
+    let events = os.events();
+    assert!(
+        matches!(events.as_slice(), [Event::Ask { question }] if question.contains("etcd")),
+        "{events:?}"
+    );
+    assert_eq!(before, os.paths());
+}
+
+#[test]
+fn a_dry_run_changes_nothing_and_needs_no_root() {
+    let mut os = host();
+    os.euid = 1000;
+    let out = run(&os, Subcommand::Init, &args(&["init", "--dry-run"])).unwrap();
+    let Outcome::DryRun(text) = out else {
+        panic!("{out:?}")
+    };
+    assert!(text.contains("[1/17] Checking the host"), "{text}");
+    assert!(os.events().is_empty());
+}
+
+#[test]
+fn a_real_run_needs_root() {
+    let mut os = host();
+    os.euid = 1000;
+    let e = run(&os, Subcommand::Init, &args(&["init"])).unwrap_err();
+    assert!(e.message().contains("must be run as root"), "{e}");
+    assert!(os.events().is_empty());
+}
+
+#[test]
+fn a_missing_admin_is_created_then_the_plan_is_made_again() {
+    let os = host();
+    os.put("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n");
+    os.remove("/var/lib/systemd/linger/u7s-admin");
+    run(&os, Subcommand::Init, &args(&["init"])).unwrap();
+    let runs = runs(&os);
+    assert_eq!(runs[0], "Host: /usr/sbin/groupadd -r -f u7s-admin");
+    assert!(runs[1].starts_with("Host: /usr/sbin/useradd -r -M -g u7s-admin -d /var/lib/u7s-admin"));
+    assert_eq!(runs[2], "Host: /usr/bin/loginctl enable-linger u7s-admin");
+    let env = os.text("/etc/podsec/u7s/config/env").unwrap();
+    assert!(env.contains("U7S_UID='989'"), "the account's uid: {env}");
+}
+
+#[test]
+fn an_interrupted_init_moves_its_own_leftovers_aside() {
+    let os = host();
+    os.put("/etc/podsec/u7s/config/state", "in-progress init\n");
+    os.put_dir("/var/lib/podsec/u7s/etcd/member", 0o700, ADMIN.uid);
+    os.put("/etc/kubernetes/admin.conf", "EARLIER\n");
+    run(&os, Subcommand::Init, &args(&["init"])).unwrap();
+    let moved: Vec<String> = os
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::MoveAside { path, to, .. } => Some(format!("{path} -> {to}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        moved,
+        [
+            "/etc/kubernetes/admin.conf -> /etc/kubernetes/admin.conf.u7s-backup-20261126-194000",
+            "/var/lib/podsec/u7s/etcd/member -> /var/lib/podsec/u7s/etcd/member.u7s-backup-20261126-194000",
+        ]
+    );
+    assert_eq!(
+        os.text("/etc/kubernetes/admin.conf.u7s-backup-20261126-194000")
+            .as_deref(),
+        Some("EARLIER\n")
+    );
+}
+
+#[test]
+fn reset_runs_the_real_reset_inside_then_sets_the_state_aside() {
+    let os = host();
+    run(&os, Subcommand::Init, &args(&["init"])).unwrap();
+    let before = os.events().len();
+    reset(&os, &args(&["reset", "-f"])).unwrap();
+    let events = os.events()[before..].to_vec();
+    let Event::Run { argv, place } = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        (argv.join(" "), *place),
+        ("/usr/bin/kubeadm reset -f".into(), Place::Inside)
+    );
+    assert!(
+        matches!(&events[1], Event::Run { argv, .. } if argv.join(" ") == "/usr/bin/systemctl disable --now u7s.service")
+    );
+    assert!(os.file("/etc/kubernetes").is_none());
+    assert_eq!(
+        os.text("/etc/kubernetes.u7s-backup-20261126-194000/pki/ca.key")
+            .as_deref(),
+        Some("KEY")
+    );
+    assert!(os.file("/etc/podsec/u7s/config/state").is_none());
+}
+
+#[test]
+fn reset_without_namespaces_still_stops_and_sets_aside() {
+    let mut os = host();
+    os.namespaces = false;
+    reset(&os, &args(&["reset", "-f"])).unwrap();
+    assert!(!runs(&os).iter().any(|r| r.contains("kubeadm")));
+}
