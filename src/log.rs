@@ -6,7 +6,6 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::path::Path;
 use std::sync::OnceLock;
 
 use tracing::{Event, Level, Subscriber};
@@ -101,8 +100,7 @@ pub fn init(applet: &str, verbosity: u8) {
     // Under systemd, keep each message's priority in the journal.
     if crate::journal::stderr_is_journal() {
         use tracing_subscriber::layer::SubscriberExt;
-        let journal = Path::new(crate::journal::SOCKET);
-        if let Ok(layer) = crate::journal::JournalLayer::new(applet, journal) {
+        if let Ok(layer) = crate::journal::layer(applet) {
             let filter = tracing_subscriber::filter::LevelFilter::from_level(level_for(verbosity));
             let subscriber = tracing_subscriber::registry().with(layer).with(filter);
             if tracing::subscriber::set_global_default(subscriber).is_ok() {
