@@ -335,13 +335,33 @@ fn answered_by(lines: &[String], master: &str) -> bool {
 }
 
 /// Lines of haproxy's log saying `server` went `state` (UP or DOWN).
-fn haproxy_says(haproxy: &Machine, server: &str, state: &str) -> usize {
+fn haproxy_says(haproxy: &Machine, server: &str, state: &str) -> Vec<String> {
     let needle = format!("Server apiserver/{server} is {state}");
     haproxy
         .journal("haproxy.service")
         .lines()
         .filter(|l| l.contains(&needle))
-        .count()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Waits until haproxy logs a new `state` line for `server`; returns it.
+fn haproxy_marks(haproxy: &Machine, server: &str, state: &str, before: usize) -> String {
+    let mut lines = Vec::new();
+    wait_until(
+        &format!("haproxy to mark {server} {state}"),
+        Duration::from_secs(90),
+        || {
+            lines = haproxy_says(haproxy, server, state);
+            lines.len() > before
+        },
+    );
+    lines.pop().unwrap()
+}
+
+fn only_answered_by(lines: &[String], master: &str) -> bool {
+    let want = format!("200 apiserver {}", address(master));
+    lines.iter().all(|l| *l == want)
 }
 
 /// A datagram sent from inside `from`'s namespaces to `to`'s address on
@@ -597,34 +617,46 @@ fn the_guides_cluster_on_three_hosts_behind_haproxy() {
     steps.step("worker1 -> haproxy:8443 reaches the API of master1 and master2");
 
     // haproxy's health checks follow u7s.service on master1.
-    let downs = haproxy_says(haproxy, "master01", "DOWN");
-    let ups = haproxy_says(haproxy, "master01", "UP");
+    let downs = haproxy_says(haproxy, "master01", "DOWN").len();
+    let ups = haproxy_says(haproxy, "master01", "UP").len();
     master1.ok(&["systemctl", "stop", "u7s.service"]);
-    wait_until(
-        "haproxy to mark master01 DOWN",
-        Duration::from_secs(60),
-        || haproxy_says(haproxy, "master01", "DOWN") > downs,
-    );
+    haproxy_marks(haproxy, "master01", "DOWN", downs);
     let answers = through_haproxy(worker1, 4);
     assert!(
-        answers
-            .iter()
-            .all(|l| *l == format!("200 apiserver {}", address("master2"))),
+        only_answered_by(&answers, "master2"),
         "with master1 down every request goes to master2: {answers:?}"
     );
     steps.step("master1: systemctl stop u7s -> haproxy marks it DOWN");
     master1.ok(&["systemctl", "start", "u7s.service"]);
-    wait_until(
-        "haproxy to mark master01 UP",
-        Duration::from_secs(90),
-        || haproxy_says(haproxy, "master01", "UP") > ups,
-    );
+    let up = haproxy_marks(haproxy, "master01", "UP", ups);
+    assert!(up.contains("Layer7 check passed"), "{up}");
     wait_until(
         "master1 answering through haproxy again",
         Duration::from_secs(30),
         || answered_by(&through_haproxy(worker1, 4), "master1"),
     );
-    steps.step("master1: systemctl start u7s -> haproxy marks it UP");
+    steps.step("master1: systemctl start u7s -> haproxy marks it UP (GET /healthz)");
+
+    // An API server that runs but fails /healthz is taken out too: the
+    // check is the HTTP one, not only a TLS handshake.
+    let downs = haproxy_says(haproxy, "master02", "DOWN").len();
+    let ups = haproxy_says(haproxy, "master02", "UP").len();
+    let flag = write_file(
+        &master2.c.root,
+        "/etc/kubernetes/u7s-standin-unhealthy",
+        "",
+        0o644,
+    );
+    let down = haproxy_marks(haproxy, "master02", "DOWN", downs);
+    assert!(down.contains("Layer7 wrong status"), "{down}");
+    let answers = through_haproxy(worker1, 4);
+    assert!(
+        only_answered_by(&answers, "master1"),
+        "with master2 unhealthy every request goes to master1: {answers:?}"
+    );
+    std::fs::remove_file(flag).unwrap();
+    haproxy_marks(haproxy, "master02", "UP", ups);
+    steps.step("master2: /healthz fails then recovers -> haproxy marks it DOWN, UP");
 
     // worker1's kubelet port answers from master1.
     let out = master1.ok(&[

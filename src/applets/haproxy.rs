@@ -69,7 +69,14 @@ pub fn parse_master(text: &str) -> Result<Master, String> {
     })
 }
 
-/// The configuration text. Section layout and options follow the seed guide.
+/// The configuration text. Section layout and options follow the seed guide,
+/// but for the health check: the seed's `option ssl-hello-chk` after
+/// `option httpchk` replaces it (haproxy keeps the last check option), so
+/// haproxy only saw a TLS answer ("Layer6 check passed") and kept sending
+/// requests to an API server whose /healthz failed. The check is the HTTP
+/// one, over TLS (`check-ssl`; `verify none`, since the check only reads the
+/// status and the clients verify the API server themselves); the API server
+/// lets anyone read /healthz.
 pub fn render(masters: &[Master], port: u16, sections_only: bool) -> String {
     let mut out = String::new();
     out.push_str("# haproxy in front of the Kubernetes API servers of a u7s cluster.\n");
@@ -85,7 +92,7 @@ pub fn render(masters: &[Master], port: u16, sections_only: bool) -> String {
     }
     let _ = write!(
         out,
-        "\nfrontend main\n    bind *:{port}\n    mode tcp\n    option tcplog\n    default_backend apiserver\n\nbackend apiserver\n    option httpchk GET /healthz\n    http-check expect status 200\n    mode tcp\n    option ssl-hello-chk\n    balance roundrobin\n"
+        "\nfrontend main\n    bind *:{port}\n    mode tcp\n    option tcplog\n    default_backend apiserver\n\nbackend apiserver\n    mode tcp\n    option httpchk GET /healthz\n    http-check expect status 200\n    balance roundrobin\n"
     );
     for (i, m) in masters.iter().enumerate() {
         let host = if m.host.contains(':') {
@@ -93,7 +100,12 @@ pub fn render(masters: &[Master], port: u16, sections_only: bool) -> String {
         } else {
             m.host.clone()
         };
-        let _ = writeln!(out, "    server master{:02} {host}:{} check", i + 1, m.port);
+        let _ = writeln!(
+            out,
+            "    server master{:02} {host}:{} check check-ssl verify none",
+            i + 1,
+            m.port
+        );
     }
     out
 }
@@ -169,13 +181,14 @@ mod tests {
             "mode tcp",
             "option httpchk GET /healthz",
             "http-check expect status 200",
-            "option ssl-hello-chk",
             "balance roundrobin",
-            "server master01 10.0.0.1:6443 check",
-            "server master02 10.0.0.2:7443 check",
+            "server master01 10.0.0.1:6443 check check-ssl verify none",
+            "server master02 10.0.0.2:7443 check check-ssl verify none",
         ] {
             assert!(text.contains(line), "{line} missing:\n{text}");
         }
+        // It would replace the HTTP check with a bare TLS handshake.
+        assert!(!text.contains("ssl-hello-chk"), "{text}");
         assert!(text.contains("\ndefaults\n"));
         assert!(!render(&masters, 8443, true).contains("\ndefaults\n"));
     }

@@ -9,7 +9,10 @@ path, not Kubernetes:
 - TLS on --secure-port with --tls-cert-file/--tls-private-key-file; client
   certificates are verified against --client-ca-file.
 - Anyone may read /healthz, /livez, /readyz and /version (as the real one's
-  system:public-info-viewer role allows); everything else needs a client
+  system:public-info-viewer role allows). The health endpoints answer 500
+  while /etc/kubernetes/u7s-standin-unhealthy exists: an API server that
+  runs but fails its checks (as the real one does when etcd is gone), for
+  the load balancer's health check to see. Everything else needs a client
   certificate signed by the cluster CA, else 401 as the real one answers.
 - Enough of the API for the real kubectl: legacy discovery, the OpenAPI v3
   index that tells kubectl the server validates fields itself, create/get/
@@ -75,6 +78,7 @@ RESOURCES = {
     },
 }
 PUBLIC = ("/healthz", "/livez", "/readyz", "/version")
+UNHEALTHY = "/etc/kubernetes/u7s-standin-unhealthy"
 OBJECTS = {}
 LOCK = threading.Lock()
 REVISION = [1]
@@ -273,6 +277,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.reply(*status(405, "MethodNotAllowed", "method not allowed"))
             if path == "/version":
                 return self.reply(200, {"major": "1", "minor": "31", "gitVersion": "v1.31.0-standin", "platform": "linux/amd64"})
+            if os.path.exists(UNHEALTHY):
+                return self.reply(500, b"[-]etcd failed: reason withheld\nhealthz check failed\n", "text/plain; charset=utf-8")
             return self.reply(200, b"ok", "text/plain; charset=utf-8")
         if not self.authenticated():
             return self.reply(*status(401, "Unauthorized", "Unauthorized"))
