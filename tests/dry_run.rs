@@ -110,7 +110,7 @@ fn cases() -> Vec<Case> {
                 "U7S_REGISTRY_PLATFORM='registry.altlinux.org/k8s-p10'",
                 "apiVersion: kubeadm.k8s.io/v1beta3",
                 "kubernetesVersion: v1.26.3",
-                "    advertise-address: 10.10.0.5",
+                "  advertiseAddress: 10.10.0.5",
             ],
         },
         Case {

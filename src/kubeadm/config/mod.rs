@@ -399,12 +399,13 @@ pub fn cluster_configuration(input: &ConfigInput, api: KubeadmApi) -> ClusterCon
             service_subnet: Some(input.service_subnet.clone()),
             dns_domain: input.service_dns_domain.clone(),
         }),
+        // No `advertise-address` here: the ClusterConfiguration is the
+        // cluster's (kubeadm-config ConfigMap), and kubeadm puts extraArgs over
+        // every control-plane node's manifest, so each master that joins would
+        // advertise the first one's address. kubeadm takes each node's own
+        // from its localAPIEndpoint.
         api_server: Some(ApiServer {
-            extra_args: Some(
-                ExtraArgs::new(api)
-                    .with("advertise-address", &input.advertise_address)
-                    .with("etcd-servers", ETCD_SERVERS),
-            ),
+            extra_args: Some(ExtraArgs::new(api).with("etcd-servers", ETCD_SERVERS)),
             cert_sans: Some(cert_sans),
         }),
         controller_manager: Some(ControlPlaneComponent {
