@@ -5,10 +5,10 @@
 mod support;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use support::hosttree::*;
-use support::{run, text};
+use support::{run, text, u7s_command};
 
 const HASH: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const TOKEN: &str = "abcdef.0123456789abcdef";
@@ -17,13 +17,8 @@ const CERT_KEY: &str = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba98
 /// `u7s kubeadm ARGS` against `tree`, with a clean u7s environment and no real
 /// kubeadm (a dry run needs none).
 fn kubeadm(tree: &HostTree, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_u7s"));
-    cmd.arg("kubeadm").args(args);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("U7S_") {
-            cmd.env_remove(key);
-        }
-    }
+    let mut cmd = u7s_command(&["kubeadm"]);
+    cmd.args(args);
     cmd.env("U7S_ROOT", &tree.root)
         // No real kubeadm: nothing asks it for its version, whatever the machine has.
         .env("U7S_KUBEADM", "/nonexistent/kubeadm");
@@ -231,7 +226,7 @@ fn cases() -> Vec<Case> {
             expect: &[
                 "U7S_CNI_PLUGIN='calico'",
                 "U7S_PODNETWORKCIDR='192.168.0.0/16'",
-                "write /etc/kubernetes/calico.yaml (mode 0644, owner root,",
+                "as u7s-admin: write /etc/kubernetes/calico.yaml (mode 0644, owner u7s-admin,",
                 "/usr/bin/kubectl apply -f /etc/kubernetes/calico.yaml",
             ],
         },

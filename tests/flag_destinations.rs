@@ -6,10 +6,9 @@
 mod support;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use support::hosttree::*;
-use support::{run, text};
+use support::{run, text, u7s_command};
 use u7s::kubeadm::flags::{disposition, Disposition, KubeMinor, Subcommand};
 use u7s::yaml::Value;
 
@@ -67,13 +66,8 @@ fn sample(name: &str, kind: &str, minor: u8) -> Option<String> {
 }
 
 fn dry_run(tree: &HostTree, minor: u8, args: &[String]) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_u7s"));
-    cmd.arg("kubeadm").args(args);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("U7S_") {
-            cmd.env_remove(key);
-        }
-    }
+    let mut cmd = u7s_command(&["kubeadm"]);
+    cmd.args(args);
     cmd.env("U7S_ROOT", &tree.root)
         .env("U7S_KUBEVERSION", format!("v1.{minor}.3"))
         .env("U7S_KUBEADM", "/nonexistent/kubeadm");

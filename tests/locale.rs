@@ -5,10 +5,10 @@
 
 mod support;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use support::hosttree::*;
-use support::{run, text, LOCALE_VARS};
+use support::{run, text, u7s_command, LOCALE_VARS};
 
 /// `u7s ARGS` with exactly the locale variables in `locale` and `env` on top of
 /// a u7s-clean environment.
@@ -17,13 +17,7 @@ fn u7s(
     env: &[(&str, &dyn AsRef<std::ffi::OsStr>)],
     args: &[&str],
 ) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_u7s"));
-    cmd.args(args);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("U7S_") {
-            cmd.env_remove(key);
-        }
-    }
+    let mut cmd = u7s_command(args);
     for var in LOCALE_VARS {
         cmd.env_remove(var);
     }

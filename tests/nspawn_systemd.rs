@@ -66,32 +66,14 @@ staticPodPath: /etc/kubernetes/manifests
 ";
 
 fn env_file(uid: u32) -> String {
-    format!(
-        "\
-U7S_KUBEVERSION='v1.26.3'
-U7S_KUBEADMFLAGS=''
-U7S_PLATFORM='k8s-p10'
-U7S_REGISTRY='registry.local'
-U7S_REGISTRY_PLATFORM='registry.local/k8s-p10'
-U7S_FLANNEL_REGISTRY='registry.local/k8s-p10'
-U7S_FLANNEL_TAG=''
-U7S_IMAGES='k8s-p10/pause:3.9'
-U7S_PAUSE_IMAGE='k8s-p10/pause:3.9'
-U7S_UID='{uid}'
-U7S_EXTIP='192.0.2.2'
-U7S_APISERVER_ADVERTISE_ADDRESS='192.0.2.2'
-U7S_APISERVER_BIND_PORT='6443'
-U7S_EXTDEV='host0'
-U7S_CONTROLPLANE=''
-U7S_APISERVERENDPOINT='192.0.2.10:6443'
-U7S_TOKEN=''
-U7S_CACERTHASH=''
-U7S_CERIFICATEKEY=''
-U7S_SERVICECIDR='10.96.0.0/12'
-U7S_PODNETWORKCIDR='10.244.0.0/16'
-U7S_CNI_PLUGIN='flannel'
-"
-    )
+    u7s::settings::envfile::fixture::text_with(&[
+        ("U7S_UID", &uid.to_string()),
+        ("U7S_EXTIP", "192.0.2.2"),
+        ("U7S_APISERVER_ADVERTISE_ADDRESS", "192.0.2.2"),
+        ("U7S_EXTDEV", "host0"),
+        ("U7S_CONTROLPLANE", ""),
+        ("U7S_APISERVERENDPOINT", "192.0.2.10:6443"),
+    ])
 }
 
 /// Installs the package layout and the test's user, stand-ins and settings

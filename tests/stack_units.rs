@@ -313,30 +313,13 @@ fn another_prefix_is_written_into_the_units() {
 
 // --- the role applets through the binary -----------------------------------
 
-const ENV_FILE: &str = "\
-U7S_KUBEVERSION='v1.26.3'
-U7S_KUBEADMFLAGS=''
-U7S_PLATFORM='k8s-p10'
-U7S_REGISTRY='registry.local'
-U7S_REGISTRY_PLATFORM='registry.local/k8s-p10'
-U7S_FLANNEL_REGISTRY='registry.local/k8s-p10'
-U7S_FLANNEL_TAG=''
-U7S_IMAGES='k8s-p10/pause:3.9'
-U7S_PAUSE_IMAGE='k8s-p10/pause:3.9'
-U7S_UID='989'
-U7S_EXTIP='192.0.2.2'
-U7S_APISERVER_ADVERTISE_ADDRESS='192.0.2.2'
-U7S_APISERVER_BIND_PORT='6443'
-U7S_EXTDEV='eth0'
-U7S_CONTROLPLANE='initMaster'
-U7S_APISERVERENDPOINT='192.0.2.2:6443'
-U7S_TOKEN=''
-U7S_CACERTHASH=''
-U7S_CERIFICATEKEY=''
-U7S_SERVICECIDR='10.96.0.0/12'
-U7S_PODNETWORKCIDR='10.244.0.0/16'
-U7S_CNI_PLUGIN='flannel'
-";
+fn env_text() -> String {
+    u7s::settings::envfile::fixture::text_with(&[
+        ("U7S_EXTIP", "192.0.2.2"),
+        ("U7S_APISERVER_ADVERTISE_ADDRESS", "192.0.2.2"),
+        ("U7S_APISERVERENDPOINT", "192.0.2.2:6443"),
+    ])
+}
 
 /// `u7s APPLET` with the admin account set to the current user, XDG dirs and
 /// the env file under `base`.
@@ -359,7 +342,7 @@ fn role(tree: &Tree, base: &Path, applet: &str) -> Command {
 fn base(tree: &Tree) -> PathBuf {
     let base = tree.root.join("home");
     std::fs::create_dir_all(&base).unwrap();
-    std::fs::write(base.join("env"), ENV_FILE).unwrap();
+    std::fs::write(base.join("env"), env_text()).unwrap();
     base
 }
 

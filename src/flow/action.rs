@@ -11,6 +11,7 @@ pub enum Owner {
     Admin,
 }
 
+pub use crate::layout::Domain;
 pub use crate::os::Place;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +23,7 @@ pub enum Action {
     /// Write a whole file atomically (temp file + rename).
     WriteFile {
         path: String,
+        domain: Domain,
         mode: u32,
         owner: Owner,
         contents: String,
@@ -31,11 +33,12 @@ pub enum Action {
     /// Create a directory if missing, then give it `mode` and `owner`.
     MakeDir {
         path: String,
+        domain: Domain,
         mode: u32,
         owner: Owner,
     },
     /// Move an existing path aside to `<path>.u7s-backup-<timestamp>`.
-    MoveAside { path: String },
+    MoveAside { path: String, domain: Domain },
     /// Run a command; its output streams to the admin as it comes.
     Run {
         argv: Vec<String>,
@@ -44,20 +47,31 @@ pub enum Action {
         retries: Option<(u32, Duration)>,
     },
     /// Wait for a unix socket to appear, at most `timeout`.
-    WaitForSocket { path: String, timeout: Duration },
+    WaitForSocket {
+        path: String,
+        domain: Domain,
+        timeout: Duration,
+    },
     /// Add the audit flags, volume and mount to the kube-apiserver manifest
-    /// (a typed YAML edit).
-    AuditApiserver { manifest: String, policy: String },
+    /// (a typed YAML edit of what kubeadm wrote).
+    AuditApiserver {
+        manifest: String,
+        domain: Domain,
+        policy: String,
+    },
     /// Give u7s-admin subuid/subgid ranges (65536 ids that overlap nobody's)
     /// unless it has them.
     EnsureSubordinateIds { user: String },
-    /// Copy a file, setting its mode and owner. A kubeconfig is checked on
-    /// the way: it was written inside the namespaces (u7s-admin could have
-    /// changed it), and an `exec` or `auth-provider` entry would run code as
-    /// whoever uses the copy, root included.
-    Copy {
+    /// Install an admin kubeconfig at `to`, made from the one kubeadm wrote
+    /// inside the namespaces (`from`, u7s-admin's: read as u7s-admin, small,
+    /// no symbolic link). It is data from u7s-admin, so it passes
+    /// `execute::kubeconfig_for_root` (never a plain copy): an `exec` or
+    /// `auth-provider` entry would run code as whoever uses it, root
+    /// included.
+    InstallKubeconfig {
         from: String,
         to: String,
+        domain: Domain,
         mode: u32,
         owner: Owner,
     },
@@ -93,6 +107,14 @@ pub fn show_argv(argv: &[String]) -> String {
         .join(" ")
 }
 
+/// How the dry run says where a file effect happens.
+fn who(domain: &Domain) -> &'static str {
+    match domain {
+        Domain::Root => "",
+        Domain::Admin => "as u7s-admin: ",
+    }
+}
+
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -100,6 +122,7 @@ impl fmt::Display for Action {
             Action::SetSysctl { key, value } => write!(f, "set {key} = {value}"),
             Action::WriteFile {
                 path,
+                domain,
                 mode,
                 owner,
                 contents,
@@ -110,15 +133,25 @@ impl fmt::Display for Action {
                 let plural = if lines == 1 { "" } else { "s" };
                 write!(
                     f,
-                    "write {path} (mode {mode:04o}, owner {owner}, {lines} line{plural}{note})"
+                    "{}write {path} (mode {mode:04o}, owner {owner}, {lines} line{plural}{note})",
+                    who(domain)
                 )
             }
-            Action::MakeDir { path, mode, owner } => {
-                write!(f, "make directory {path} (mode {mode:04o}, owner {owner})")
-            }
-            Action::MoveAside { path } => {
-                write!(f, "move {path} aside to {path}.u7s-backup-<date> if it exists")
-            }
+            Action::MakeDir {
+                path,
+                domain,
+                mode,
+                owner,
+            } => write!(
+                f,
+                "{}make directory {path} (mode {mode:04o}, owner {owner})",
+                who(domain)
+            ),
+            Action::MoveAside { path, domain } => write!(
+                f,
+                "{}move {path} aside to {path}.u7s-backup-<date> if it exists",
+                who(domain)
+            ),
             Action::Run {
                 argv,
                 place,
@@ -134,25 +167,46 @@ impl fmt::Display for Action {
                 }
                 Ok(())
             }
-            Action::WaitForSocket { path, timeout } => {
-                write!(f, "wait for {path} (at most {}s)", timeout.as_secs())
-            }
-            Action::AuditApiserver { manifest, policy } => write!(
+            Action::WaitForSocket {
+                path,
+                domain,
+                timeout,
+            } => write!(
                 f,
-                "edit {manifest}: add --audit-policy-file={policy}, --audit-log-path and their volume and mount"
+                "{}wait for {path} (at most {}s)",
+                who(domain),
+                timeout.as_secs()
+            ),
+            Action::AuditApiserver {
+                manifest,
+                domain,
+                policy,
+            } => write!(
+                f,
+                "{}edit {manifest}: add --audit-policy-file={policy}, --audit-log-path and their volume and mount",
+                who(domain)
             ),
             Action::EnsureSubordinateIds { user } => write!(
                 f,
                 "give {user} 65536 subordinate uids and gids in /etc/subuid and /etc/subgid unless it has them"
             ),
-            Action::Copy {
+            Action::InstallKubeconfig {
                 from,
                 to,
+                domain,
                 mode,
                 owner,
-            } => write!(f, "copy {from} to {to} (mode {mode:04o}, owner {owner})"),
+            } => write!(
+                f,
+                "{}install {to} (mode {mode:04o}, owner {owner}) from {from}, read as u7s-admin and checked",
+                who(domain)
+            ),
             Action::MarkState { state } => {
-                write!(f, "record state {state:?} in {}", crate::layout::host::STATE_FILE)
+                write!(
+                    f,
+                    "record state {state:?} in {}",
+                    crate::layout::host::STATE_FILE
+                )
             }
         }
     }
@@ -177,6 +231,7 @@ mod tests {
     fn secrets_are_never_shown() {
         let a = Action::WriteFile {
             path: "/etc/podsec/u7s/config/env".into(),
+            domain: Domain::Root,
             mode: 0o600,
             owner: Owner::Root,
             contents: "U7S_TOKEN='abcdef.0123456789abcdef'\n".into(),

@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use super::action::{Action, Owner, Place};
+use super::action::{Action, Domain, Owner, Place};
 use super::step::Step;
 use super::{audit, preflight};
 use crate::layout::host;
-use crate::os::{At, Ids, Os};
+use crate::os::{At, Ids, Os, Within};
 
 pub struct Executor<'a> {
     pub os: &'a dyn Os,
@@ -109,7 +109,7 @@ impl<'a> Executor<'a> {
                 _ => None,
             })
             .collect();
-        let failures = preflight::run_all(&checks, self.os, &self.ignore_preflight);
+        let failures = preflight::run_all(&checks, self.os, self.admin, &self.ignore_preflight);
         if failures.is_empty() {
             return Ok(());
         }
@@ -118,6 +118,17 @@ impl<'a> Executor<'a> {
             tracing::error!("{failure}");
         }
         bail!("{}", crate::tr!("preflight-failed", failures.len()))
+    }
+
+    /// `path` in `domain`, as the OS layer takes it.
+    fn at<'p>(&self, path: &'p str, domain: Domain) -> At<'p> {
+        At {
+            path,
+            within: match domain {
+                Domain::Root => Within::Root,
+                Domain::Admin => Within::Admin(self.admin),
+            },
+        }
     }
 
     fn owner(&self, owner: Owner) -> Option<Ids> {
@@ -139,12 +150,13 @@ impl<'a> Executor<'a> {
             }
             Action::WriteFile {
                 path,
+                domain,
                 mode,
                 owner,
                 contents,
                 ..
             } => os.write(
-                At::root(path),
+                self.at(path, *domain),
                 contents.as_bytes(),
                 *mode,
                 self.owner(*owner),
@@ -155,42 +167,57 @@ impl<'a> Executor<'a> {
                 0o644,
                 None,
             ),
-            Action::MoveAside { path } => self.move_aside(path),
-            Action::MakeDir { path, mode, owner } => {
-                os.make_dir(At::root(path), *mode, self.owner(*owner))
-            }
+            Action::MoveAside { path, domain } => self.move_aside(self.at(path, *domain)),
+            Action::MakeDir {
+                path,
+                domain,
+                mode,
+                owner,
+            } => os.make_dir(self.at(path, *domain), *mode, self.owner(*owner)),
             Action::Run {
                 argv,
                 place,
                 retries,
             } => self.run_command(argv, *place, *retries),
-            Action::WaitForSocket { path, timeout } => self.wait_for(path, *timeout),
-            Action::AuditApiserver { manifest, policy } => self.audit_apiserver(manifest, policy),
+            Action::WaitForSocket {
+                path,
+                domain,
+                timeout,
+            } => self.wait_for(self.at(path, *domain), *timeout),
+            Action::AuditApiserver {
+                manifest,
+                domain,
+                policy,
+            } => self.audit_apiserver(self.at(manifest, *domain), policy),
             Action::EnsureSubordinateIds { user } => self.ensure_subids(user),
-            Action::Copy {
+            Action::InstallKubeconfig {
                 from,
                 to,
+                domain,
                 mode,
                 owner,
-            } => self.install_kubeconfig(from, to, *mode, *owner),
+            } => self.install_kubeconfig(from, self.at(to, *domain), *mode, *owner),
         }
     }
 
-    /// Renames `path` to `path.u7s-backup-<stamp>` if it exists.
-    fn move_aside(&self, path: &str) -> Result<()> {
+    /// Renames `at` to `<path>.u7s-backup-<stamp>` if it exists.
+    fn move_aside(&self, at: At) -> Result<()> {
         let suffix = format!(".u7s-backup-{}", self.stamp);
-        if let Some(backup) = self.os.move_aside(At::root(path), &suffix)? {
-            tracing::info!("{}", crate::tr!("moved-aside", path, backup));
+        if let Some(backup) = self.os.move_aside(at, &suffix)? {
+            tracing::info!("{}", crate::tr!("moved-aside", at.path, backup));
         }
         Ok(())
     }
 
-    fn wait_for(&self, path: &str, timeout: Duration) -> Result<()> {
+    fn wait_for(&self, at: At, timeout: Duration) -> Result<()> {
         let start = self.os.now();
-        while self.os.stat(At::root(path))?.is_none() {
+        while self.os.stat(at)?.is_none() {
             let waited = self.os.now().duration_since(start).unwrap_or_default();
             if waited > timeout {
-                bail!("{}", crate::tr!("did-not-appear", path, timeout.as_secs()));
+                bail!(
+                    "{}",
+                    crate::tr!("did-not-appear", at.path, timeout.as_secs())
+                );
             }
             self.os.sleep(Duration::from_millis(200));
         }
@@ -198,9 +225,10 @@ impl<'a> Executor<'a> {
     }
 
     /// The audit flags, volume and mount in the apiserver manifest, as a
-    /// typed YAML edit (kubeadm wrote the manifest inside).
-    fn audit_apiserver(&self, manifest: &str, policy: &str) -> Result<()> {
-        let at = At::root(manifest);
+    /// typed YAML edit of what kubeadm wrote inside (read and written back
+    /// in its domain, with the mode it had).
+    fn audit_apiserver(&self, at: At, policy: &str) -> Result<()> {
+        let manifest = at.path;
         let text = crate::os::read_text(self.os, at)?
             .ok_or_else(|| anyhow!("{}", crate::tr!("cannot-read", manifest)))?;
         let edited = audit::add_audit(&text, policy).with_context(|| manifest.to_owned())?;
@@ -215,14 +243,15 @@ impl<'a> Executor<'a> {
         self.os.write(at, edited.as_bytes(), meta.mode, owner)
     }
 
-    /// The admin kubeconfig for `to`: read from what kubeadm wrote inside,
-    /// checked, then written with `mode` and `owner`.
-    fn install_kubeconfig(&self, from: &str, to: &str, mode: u32, owner: Owner) -> Result<()> {
-        let text = crate::os::read_text(self.os, At::root(from))?
+    /// The admin kubeconfig at `to`: made from what kubeadm wrote inside
+    /// (read as u7s-admin: it is u7s-admin's file), through the one function
+    /// that decides what root keeps of it.
+    fn install_kubeconfig(&self, from: &str, to: At, mode: u32, owner: Owner) -> Result<()> {
+        let read = self.at(from, Domain::Admin);
+        let text = crate::os::read_text(self.os, read)?
             .ok_or_else(|| anyhow!("{}", crate::tr!("cannot-read", from)))?;
         let text = kubeconfig_for_root(&text).with_context(|| from.to_owned())?;
-        self.os
-            .write(At::root(to), text.as_bytes(), mode, self.owner(owner))
+        self.os.write(to, text.as_bytes(), mode, self.owner(owner))
     }
 
     fn run_command(

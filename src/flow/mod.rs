@@ -128,7 +128,7 @@ pub fn reset(os: &dyn Os, args: &[OsString]) -> Result<()> {
         kubeadm: tools.kubeadm,
         args,
         systemctl: tools.systemctl,
-        admin_home: admin.home.display().to_string(),
+        admin: crate::layout::AdminDirs::standard(&admin),
         namespaces_ready,
     });
     let steps: Vec<&step::Step> = steps.iter().collect();

@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::Path;
 
 use crate::layout::host;
-use crate::os::{read_text, At, Kind, Os};
+use crate::os::{read_text, At, Ids, Kind, Os};
 use crate::stack::ports::{PortSpec, Proto};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,9 +49,9 @@ impl Check {
         }
     }
 
-    /// Runs the check against the host under `root`: `Err` is the one-line
-    /// failure with its fix.
-    pub fn run(&self, os: &dyn Os) -> Result<(), String> {
+    /// Runs the check against the host (u7s-admin has `admin`'s ids): `Err`
+    /// is the one-line failure with its fix.
+    pub fn run(&self, os: &dyn Os, admin: Ids) -> Result<(), String> {
         let exists = |path: &str| matches!(os.stat(At::root(path)), Ok(Some(_)));
         match self {
             Check::Root if os.euid() == 0 => Ok(()),
@@ -102,7 +102,9 @@ impl Check {
             Check::NoEtcdData => {
                 let dir = host::ETCD_MEMBER_DIR;
                 // Data left by our own interrupted run is moved aside by the flow.
-                if exists(dir) && !state_is(os, "in-progress") {
+                // u7s-admin's directory: looked at without following a link.
+                let there = matches!(os.stat(At::admin(dir, admin)), Ok(Some(_)));
+                if there && !state_is(os, "in-progress") {
                     Err(crate::tr!("pf-etcd", dir, dir, dir))
                 } else {
                     Ok(())
@@ -253,10 +255,10 @@ pub fn ignored(check: &Check, ignore: &[String]) -> bool {
 /// the ignored ones as warnings. A failure the admin may resolve on the spot
 /// (moving an earlier cluster's etcd data aside, which the flow then does)
 /// is asked about on the terminal; a yes turns it into a warning.
-pub fn run_all(checks: &[Check], os: &dyn Os, ignore: &[String]) -> Vec<String> {
+pub fn run_all(checks: &[Check], os: &dyn Os, admin: Ids, ignore: &[String]) -> Vec<String> {
     let mut failures = Vec::new();
     for check in checks {
-        if let Err(msg) = check.run(os) {
+        if let Err(msg) = check.run(os, admin) {
             if ignored(check, ignore) || (check.confirmable() && os.ask(&confirm_question())) {
                 tracing::warn!(
                     "[preflight] {}",
@@ -291,76 +293,84 @@ mod tests {
         assert!(!ignored(&check, &["Port".into()]));
     }
 
+    const ADMIN: Ids = Ids { uid: 999, gid: 999 };
+
     #[test]
     fn each_check_fails_with_its_fix_and_passes_when_fixed() {
         use crate::os::record::RecordingOs;
         let mut os = RecordingOs::new();
         os.euid = 1000;
-        assert!(Check::Root.run(&os).unwrap_err().contains("root"));
+        assert!(Check::Root.run(&os, ADMIN).unwrap_err().contains("root"));
         os.euid = 0;
-        assert!(Check::Root.run(&os).is_ok());
+        assert!(Check::Root.run(&os, ADMIN).is_ok());
         os.put("/proc/sys/user/max_user_namespaces", "0\n");
         assert!(Check::UserNamespaces
-            .run(&os)
+            .run(&os, ADMIN)
             .unwrap_err()
             .contains("sysctl"));
         os.put("/proc/sys/user/max_user_namespaces", "1000\n");
-        assert!(Check::UserNamespaces.run(&os).is_ok());
-        assert!(Check::Tun.run(&os).unwrap_err().contains("modprobe tun"));
+        assert!(Check::UserNamespaces.run(&os, ADMIN).is_ok());
+        assert!(Check::Tun
+            .run(&os, ADMIN)
+            .unwrap_err()
+            .contains("modprobe tun"));
         os.put_owned("/dev/net/tun", b"", 0o600, 0);
-        assert!(Check::Tun.run(&os).unwrap_err().contains("chmod 0666"));
+        assert!(Check::Tun
+            .run(&os, ADMIN)
+            .unwrap_err()
+            .contains("chmod 0666"));
         os.put_owned("/dev/net/tun", b"", 0o666, 0);
-        assert!(Check::Tun.run(&os).is_ok());
+        assert!(Check::Tun.run(&os, ADMIN).is_ok());
         assert!(Check::CgroupDelegation
-            .run(&os)
+            .run(&os, ADMIN)
             .unwrap_err()
             .contains("unified_cgroup_hierarchy"));
         os.put("/sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n");
         assert!(Check::CgroupDelegation
-            .run(&os)
+            .run(&os, ADMIN)
             .unwrap_err()
             .contains("delegate.conf"));
         os.put(
             "/etc/systemd/system/user@.service.d/delegate.conf",
             "[Service]\nDelegate=yes\n",
         );
-        assert!(Check::CgroupDelegation.run(&os).is_ok());
+        assert!(Check::CgroupDelegation.run(&os, ADMIN).is_ok());
         let linger = Check::Linger("u7s-admin".into());
         assert!(linger
-            .run(&os)
+            .run(&os, ADMIN)
             .unwrap_err()
             .contains("loginctl enable-linger u7s-admin"));
         os.put("/var/lib/systemd/linger/u7s-admin", "");
-        assert!(linger.run(&os).is_ok());
-        assert!(Check::NoEtcdData.run(&os).is_ok());
+        assert!(linger.run(&os, ADMIN).is_ok());
+        assert!(Check::NoEtcdData.run(&os, ADMIN).is_ok());
         os.put_dir("/var/lib/podsec/u7s/etcd/member", 0o700, 999);
         assert!(Check::NoEtcdData
-            .run(&os)
+            .run(&os, ADMIN)
             .unwrap_err()
             .contains("kubeadm reset"));
         os.put("/etc/podsec/u7s/config/state", "in-progress init\n");
         assert!(
-            Check::NoEtcdData.run(&os).is_ok(),
+            Check::NoEtcdData.run(&os, ADMIN).is_ok(),
             "our own interrupted run"
         );
-        assert!(Check::NotInitialised.run(&os).is_ok());
+        assert!(Check::NotInitialised.run(&os, ADMIN).is_ok());
         os.put("/etc/podsec/u7s/config/state", "done init\n");
         assert!(Check::NotInitialised
-            .run(&os)
+            .run(&os, ADMIN)
             .unwrap_err()
             .contains("kubeadm reset"));
         os.put("/proc/net/tcp", TCP);
         let tcp = |p| PortSpec::any(p, p, Proto::Tcp);
         let ports = Check::PortsFree(vec![tcp(6443), tcp(6667)]);
-        assert!(ports.run(&os).unwrap_err().contains("6667/tcp"));
-        assert!(Check::PortsFree(vec![tcp(6443)]).run(&os).is_ok());
+        assert!(ports.run(&os, ADMIN).unwrap_err().contains("6667/tcp"));
+        assert!(Check::PortsFree(vec![tcp(6443)]).run(&os, ADMIN).is_ok());
         // The same port number over UDP is another port.
         let udp = Check::PortsFree(vec![PortSpec::any(6667, 6667, Proto::Udp)]);
-        assert!(udp.run(&os).is_ok());
+        assert!(udp.run(&os, ADMIN).is_ok());
         let tool = Check::Tool("crio".into(), "/nope/crio".into());
-        assert!(tool.run(&os).unwrap_err().contains("U7S_CRIO"));
+        assert!(tool.run(&os, ADMIN).unwrap_err().contains("U7S_CRIO"));
         os.install_tool(crate::tools::Tool::Crio, "/nope/crio");
-        assert!(tool.run(&os).is_ok());
+        assert!(tool.run(&os, ADMIN).is_ok());
     }
 
     #[test]

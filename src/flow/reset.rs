@@ -1,6 +1,8 @@
 //! `kubeadm reset`: tear the rootless stack down as well, so that a
 //! `kubeadm init` right after works. Nothing is deleted: the cluster's state
-//! is moved to dated backups.
+//! is moved to dated backups, and the part the real reset deletes (the PKI
+//! with the CA keys, the kubeconfigs, the manifests, the etcd data) is moved
+//! aside before it runs, so the backup still holds it afterwards.
 
 use std::path::Path;
 
@@ -15,21 +17,24 @@ pub struct ResetInput {
     /// The admin's kubeadm arguments (`reset` among them), verbatim.
     pub args: Vec<String>,
     pub systemctl: String,
-    pub admin_home: String,
+    /// u7s-admin's directories.
+    pub admin: AdminDirs,
     /// Whether the namespaces are up, so the real reset can run inside.
     pub namespaces_ready: bool,
 }
 
-/// What a reset moves aside (the rootless state of the node).
-pub fn state_paths(home: &str) -> Vec<String> {
-    let mut paths = vec![
-        paths::KUBERNETES_DIR.to_owned(),
-        paths::ETCD_DATA_DIR.to_owned(),
-        paths::CNI_NET_DIR.to_owned(),
-        paths::ENV_FILE.to_owned(),
-        paths::ROOT_KUBECONFIG.to_owned(),
-    ];
-    let dirs = AdminDirs::from_home(home, 0);
+/// What the real reset deletes: /etc/kubernetes (PKI, kubeconfigs,
+/// manifests) and the etcd data. Both are entries of root's directories,
+/// so root renames them itself; inside the namespaces they are the host's
+/// (through the copy-up), so once renamed they are out of the reset's reach.
+pub fn cluster_state() -> [&'static str; 2] {
+    [paths::KUBERNETES_DIR, paths::ETCD_DATA_DIR]
+}
+
+/// What a reset moves aside at the end (the rootless state of the node).
+pub fn state_paths(dirs: &AdminDirs) -> Vec<String> {
+    let mut paths: Vec<String> = cluster_state().iter().map(|p| p.to_string()).collect();
+    paths.extend([paths::CNI_NET_DIR, paths::ENV_FILE, paths::ROOT_KUBECONFIG].map(String::from));
     let admin_files = [
         dirs.env_file(),
         dirs.kubeadm_config("init"),
@@ -44,8 +49,21 @@ pub fn state_paths(home: &str) -> Vec<String> {
     paths
 }
 
+fn move_aside(dirs: &AdminDirs, path: String) -> Action {
+    Action::MoveAside {
+        domain: dirs.domain_of(&path),
+        path,
+    }
+}
+
 pub fn plan(input: &ResetInput) -> Vec<Step> {
-    let mut steps = Vec::new();
+    let mut steps = vec![Step::new(
+        StepKind::SaveClusterState,
+        cluster_state()
+            .iter()
+            .map(|p| move_aside(&input.admin, p.to_string()))
+            .collect(),
+    )];
     if input.namespaces_ready {
         let mut argv = vec![input.kubeadm.clone()];
         argv.extend(input.args.iter().cloned());
@@ -73,9 +91,9 @@ pub fn plan(input: &ResetInput) -> Vec<Step> {
     ));
     steps.push(Step::new(
         StepKind::MoveState,
-        state_paths(&input.admin_home)
+        state_paths(&input.admin)
             .into_iter()
-            .map(|path| Action::MoveAside { path })
+            .map(|path| move_aside(&input.admin, path))
             .collect(),
     ));
     steps
@@ -84,6 +102,7 @@ pub fn plan(input: &ResetInput) -> Vec<Step> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layout::Domain;
 
     fn input(ready: bool) -> ResetInput {
         ResetInput {
@@ -95,19 +114,43 @@ mod tests {
                 "unix:///run/crio/crio.sock".into(),
             ],
             systemctl: "/usr/bin/systemctl".into(),
-            admin_home: "/var/lib/u7s-admin".into(),
+            admin: AdminDirs::from_home("/var/lib/u7s-admin", 989),
             namespaces_ready: ready,
         }
     }
 
+    fn moved(step: &Step) -> Vec<(String, Domain)> {
+        step.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::MoveAside { path, domain } => Some((path.clone(), *domain)),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
-    fn the_real_reset_runs_inside_first_with_the_admins_arguments() {
+    fn what_the_real_reset_deletes_is_set_aside_before_it_runs() {
         let steps = plan(&input(true));
+        let kinds: Vec<StepKind> = steps.iter().map(|s| s.kind).collect();
         assert_eq!(
-            steps[0].title_in(crate::i18n::Lang::En),
-            "Running kubeadm reset inside the namespaces"
+            kinds,
+            [
+                StepKind::SaveClusterState,
+                StepKind::KubeadmReset,
+                StepKind::DisableService,
+                StepKind::MoveState
+            ]
         );
-        let Action::Run { argv, place, .. } = &steps[0].actions[0] else {
+        // Renamed by root in root's /etc and /var/lib/podsec/u7s.
+        assert_eq!(
+            moved(&steps[0]),
+            [
+                ("/etc/kubernetes".to_string(), Domain::Root),
+                ("/var/lib/podsec/u7s/etcd".to_string(), Domain::Root)
+            ]
+        );
+        let Action::Run { argv, place, .. } = &steps[1].actions[0] else {
             panic!()
         };
         assert_eq!(
@@ -115,22 +158,18 @@ mod tests {
             "/usr/bin/kubeadm reset -f --cri-socket unix:///run/crio/crio.sock"
         );
         assert_eq!(*place, Place::Inside);
-        assert_eq!(steps.len(), 3);
     }
 
     #[test]
     fn without_namespaces_the_stack_is_still_stopped_and_set_aside() {
         let steps = plan(&input(false));
-        assert_eq!(steps.len(), 2);
-        let moved: Vec<String> = steps[1]
-            .actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::MoveAside { path } => Some(path.clone()),
-                _ => None,
-            })
-            .collect();
-        assert!(moved.contains(&"/etc/kubernetes".to_string()));
-        assert_eq!(moved.last().map(String::as_str), Some(paths::STATE_FILE));
+        assert_eq!(steps.len(), 3);
+        let moved = moved(&steps[2]);
+        assert!(moved.contains(&("/etc/kubernetes".to_string(), Domain::Root)));
+        assert!(moved.contains(&("/var/lib/u7s-admin/.kube/config".to_string(), Domain::Admin)));
+        assert_eq!(
+            moved.last().map(|(p, _)| p.as_str()),
+            Some(paths::STATE_FILE)
+        );
     }
 }

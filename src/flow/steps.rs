@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::action::{Action, Owner, Place};
+use super::action::{Action, Domain, Owner, Place};
 use super::preflight::Check;
 use super::step::{Step, StepKind};
 use crate::layout::host;
@@ -77,13 +77,45 @@ impl HostSteps {
     }
 }
 
-fn write(path: &str, mode: u32, owner: Owner, contents: &str, secret: bool) -> Action {
-    Action::WriteFile {
-        path: path.to_owned(),
-        mode,
-        owner,
-        contents: contents.to_owned(),
-        secret,
+impl StepsInput {
+    /// Who controls the way to `path` (one rule: `AdminDirs::domain_of`).
+    fn domain(&self, path: &str) -> Domain {
+        self.admin.domain_of(path)
+    }
+
+    /// A whole file written at `path`. In u7s-admin's domain it is written
+    /// as u7s-admin, so it is u7s-admin's whatever `owner` the caller had
+    /// in mind; `owner` says so.
+    fn write(&self, path: &str, mode: u32, owner: Owner, contents: &str, secret: bool) -> Action {
+        let domain = self.domain(path);
+        Action::WriteFile {
+            path: path.to_owned(),
+            domain,
+            mode,
+            owner: if domain == Domain::Admin {
+                Owner::Admin
+            } else {
+                owner
+            },
+            contents: contents.to_owned(),
+            secret,
+        }
+    }
+
+    fn make_dir(&self, path: &str, mode: u32) -> Action {
+        Action::MakeDir {
+            path: path.to_owned(),
+            domain: self.domain(path),
+            mode,
+            owner: Owner::Admin,
+        }
+    }
+
+    fn move_aside(&self, path: String) -> Action {
+        Action::MoveAside {
+            domain: self.domain(&path),
+            path,
+        }
     }
 }
 
@@ -102,10 +134,10 @@ fn show(path: std::path::PathBuf) -> String {
 /// The steps a real run takes.
 pub fn host_steps(input: &StepsInput) -> HostSteps {
     let mut changes = vec![
-        ip_forward(),
+        ip_forward(input),
         write_settings(input),
         subordinate_ids(input),
-        move_previous(),
+        move_previous(input),
         prepare_dirs(input),
         write_kubeadm_config(input),
     ];
@@ -195,11 +227,11 @@ fn create_admin(input: &StepsInput, tools: &AccountTools) -> Step {
     )
 }
 
-fn ip_forward() -> Step {
+fn ip_forward(input: &StepsInput) -> Step {
     Step::new(
         StepKind::IpForward,
         vec![
-            write(
+            input.write(
                 host::SYSCTL_IP_FORWARD,
                 0o644,
                 Owner::Root,
@@ -214,6 +246,9 @@ fn ip_forward() -> Step {
     )
 }
 
+/// The state mark, the env file, and its copy in u7s-admin's home (made
+/// here if missing: files there are written as u7s-admin, who cannot make
+/// its home in root's /var/lib).
 fn write_settings(input: &StepsInput) -> Step {
     Step::new(
         StepKind::WriteSettings,
@@ -221,8 +256,9 @@ fn write_settings(input: &StepsInput) -> Step {
             Action::MarkState {
                 state: format!("in-progress {}", input.role.subcommand()),
             },
-            write(host::ENV_FILE, 0o600, Owner::Root, &input.env_file, true),
-            write(
+            input.write(host::ENV_FILE, 0o600, Owner::Root, &input.env_file, true),
+            input.make_dir(&show(input.admin.home.clone()), 0o700),
+            input.write(
                 &show(input.admin.env_file()),
                 0o600,
                 Owner::Admin,
@@ -244,7 +280,7 @@ fn subordinate_ids(input: &StepsInput) -> Step {
 
 /// The previous cluster's kubeconfigs, PKI and manifests, and its etcd data
 /// (preflight lets that through only if our own interrupted run left it).
-fn move_previous() -> Step {
+fn move_previous(input: &StepsInput) -> Step {
     let in_kubernetes = [
         "admin.conf",
         "super-admin.conf",
@@ -260,33 +296,28 @@ fn move_previous() -> Step {
         StepKind::MovePrevious,
         in_kubernetes
             .chain([host::ETCD_MEMBER_DIR.to_owned()])
-            .map(|path| Action::MoveAside { path })
+            .map(|path| input.move_aside(path))
             .collect(),
     )
 }
 
-/// kubeadm runs inside as u7s-admin and writes these (root only reads
-/// admin.conf, checked, and edits the apiserver manifest as data).
+/// The directories u7s-admin owns (`host::ADMIN_OWNED`, made by root in
+/// root's directories and given to u7s-admin; its home came with the
+/// settings), then, as u7s-admin, the two kubeadm writes into, with the
+/// modes kubeadm expects. Root only reads admin.conf there (checked) and
+/// edits the apiserver manifest (as data), both as u7s-admin.
 fn prepare_dirs(input: &StepsInput) -> Step {
-    let home = show(input.admin.home.clone());
     let dirs = [
-        (home.as_str(), 0o700),
         (host::KUBERNETES_DIR, 0o755),
         (host::MANIFESTS_DIR, 0o755),
-        ("/etc/kubernetes/pki", 0o700),
+        (host::PKI_DIR, 0o700),
         (host::ETCD_DATA_DIR, 0o700),
-        // The CNI plugin's installer (calico's install-cni) writes its
-        // config here from inside; root never reads or runs it.
         (host::CNI_NET_DIR, 0o755),
     ];
     Step::new(
         StepKind::PrepareDirs,
         dirs.iter()
-            .map(|(path, mode)| Action::MakeDir {
-                path: path.to_string(),
-                mode: *mode,
-                owner: Owner::Admin,
-            })
+            .map(|(path, mode)| input.make_dir(path, *mode))
             .collect(),
     )
 }
@@ -298,7 +329,7 @@ fn kubeadm_config_path(input: &StepsInput) -> String {
 fn write_kubeadm_config(input: &StepsInput) -> Step {
     Step::new(
         StepKind::WriteKubeadmConfig,
-        vec![write(
+        vec![input.write(
             &kubeadm_config_path(input),
             0o600,
             Owner::Admin,
@@ -309,7 +340,7 @@ fn write_kubeadm_config(input: &StepsInput) -> Step {
 }
 
 fn write_audit_and_cni(input: &StepsInput) -> Step {
-    let mut actions = vec![write(
+    let mut actions = vec![input.write(
         host::AUDIT_POLICY,
         0o644,
         Owner::Root,
@@ -317,7 +348,7 @@ fn write_audit_and_cni(input: &StepsInput) -> Step {
         false,
     )];
     if let Some((path, manifest)) = &input.cni_manifest {
-        actions.push(write(path, 0o644, Owner::Root, manifest, false));
+        actions.push(input.write(path, 0o644, Owner::Root, manifest, false));
     }
     Step::new(StepKind::WriteAuditAndCni, actions)
 }
@@ -330,7 +361,7 @@ fn write_cni_conf(input: &StepsInput) -> Step {
             .iter()
             .map(|(name, contents)| {
                 let path = format!("{}/{name}", host::CNI_NET_DIR);
-                write(&path, 0o644, Owner::Root, contents, false)
+                input.write(&path, 0o644, Owner::Root, contents, false)
             })
             .collect(),
     )
@@ -357,6 +388,7 @@ fn start_stack(input: &StepsInput) -> Step {
             ),
             Action::WaitForSocket {
                 path: show(input.admin.crio_socket()),
+                domain: input.domain(&show(input.admin.crio_socket())),
                 timeout: Duration::from_secs(120),
             },
         ],
@@ -427,15 +459,17 @@ fn install_kubeconfig(input: &StepsInput) -> Step {
     Step::new(
         StepKind::InstallKubeconfig,
         vec![
-            Action::Copy {
+            Action::InstallKubeconfig {
                 from: host::ADMIN_CONF.into(),
                 to: host::ROOT_KUBECONFIG.into(),
+                domain: input.domain(host::ROOT_KUBECONFIG),
                 mode: 0o600,
                 owner: Owner::Root,
             },
-            Action::Copy {
+            Action::InstallKubeconfig {
                 from: host::ADMIN_CONF.into(),
                 to: show(input.admin.kubeconfig()),
+                domain: input.domain(&show(input.admin.kubeconfig())),
                 mode: 0o600,
                 owner: Owner::Admin,
             },
@@ -459,6 +493,7 @@ fn apply_cni_and_audit(input: &StepsInput) -> Step {
     }
     actions.push(Action::AuditApiserver {
         manifest: host::APISERVER_MANIFEST.into(),
+        domain: input.domain(host::APISERVER_MANIFEST),
         policy: host::AUDIT_POLICY.into(),
     });
     Step::new(StepKind::ApplyCniAndAudit, actions)

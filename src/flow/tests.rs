@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use super::{reset, run, Outcome};
 use crate::kubeadm::flags::Subcommand;
 use crate::os::record::{add_parents, Entry, Event, Files, Node, RecordingOs};
-use crate::os::{Ids, Place};
+use crate::os::{Ids, Place, Within};
 use crate::tools::Tool;
 
 const ROUTE: &str =
@@ -62,6 +62,13 @@ fn stand_ins(argv: &[String], place: Place, files: &mut Files) -> i32 {
                 "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: kube-apiserver\n    command: [kube-apiserver]\n",
                 ADMIN.uid,
             );
+        }
+        (Place::Inside, [_, "reset", ..]) => {
+            // What the real reset deletes, where it still finds it.
+            files.retain(|path, _| {
+                !(path.starts_with("/etc/kubernetes/")
+                    || path.starts_with("/var/lib/podsec/u7s/etcd/"))
+            });
         }
         (Place::Host, [loginctl, "enable-linger", user]) if loginctl.ends_with("loginctl") => {
             file(files, &format!("/var/lib/systemd/linger/{user}"), "", 0);
@@ -332,14 +339,38 @@ fn an_interrupted_init_moves_its_own_leftovers_aside() {
     );
 }
 
+/// Drift/security (issue #9, item 6): the real reset deleted the PKI, the
+/// kubeconfigs, the manifests and the etcd data before u7s moved anything
+/// aside, so the backup held almost nothing. Now they are set aside first.
 #[test]
-fn reset_runs_the_real_reset_inside_then_sets_the_state_aside() {
+fn reset_sets_the_cluster_aside_before_the_real_reset_deletes_it() {
     let os = host();
     run(&os, Subcommand::Init, &args(&["init"])).unwrap();
+    os.put_owned(
+        "/var/lib/podsec/u7s/etcd/member/snap/db",
+        b"DB",
+        0o600,
+        ADMIN.uid,
+    );
     let before = os.events().len();
     reset(&os, &args(&["reset", "-f"])).unwrap();
     let events = os.events()[before..].to_vec();
-    let Event::Run { argv, place } = &events[0] else {
+    let first_moves: Vec<(String, Within)> = events
+        .iter()
+        .take(2)
+        .filter_map(|e| match e {
+            Event::MoveAside { path, within, .. } => Some((path.clone(), *within)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        first_moves,
+        [
+            ("/etc/kubernetes".to_string(), Within::Root),
+            ("/var/lib/podsec/u7s/etcd".to_string(), Within::Root)
+        ]
+    );
+    let Event::Run { argv, place } = &events[2] else {
         panic!("{events:?}")
     };
     assert_eq!(
@@ -347,15 +378,24 @@ fn reset_runs_the_real_reset_inside_then_sets_the_state_aside() {
         ("/usr/bin/kubeadm reset -f".into(), Place::Inside)
     );
     assert!(
-        matches!(&events[1], Event::Run { argv, .. } if argv.join(" ") == "/usr/bin/systemctl disable --now u7s.service")
+        matches!(&events[3], Event::Run { argv, .. } if argv.join(" ") == "/usr/bin/systemctl disable --now u7s.service")
     );
-    assert!(os.file("/etc/kubernetes").is_none());
+    // The stand-in reset deleted what it found; the backups hold the CA key
+    // and the etcd data.
     assert_eq!(
         os.text("/etc/kubernetes.u7s-backup-20261126-194000/pki/ca.key")
             .as_deref(),
         Some("KEY")
     );
+    assert_eq!(
+        os.text("/var/lib/podsec/u7s/etcd.u7s-backup-20261126-194000/member/snap/db")
+            .as_deref(),
+        Some("DB")
+    );
+    assert!(os.file("/etc/kubernetes").is_none());
     assert!(os.file("/etc/podsec/u7s/config/state").is_none());
+    // u7s-admin's files are moved as u7s-admin.
+    assert!(events.iter().any(|e| matches!(e, Event::MoveAside { path, within: Within::Admin(_), .. } if path == "/var/lib/u7s-admin/.kube/config")));
 }
 
 #[test]
@@ -364,4 +404,47 @@ fn reset_without_namespaces_still_stops_and_sets_aside() {
     os.namespaces = false;
     reset(&os, &args(&["reset", "-f"])).unwrap();
     assert!(!runs(&os).iter().any(|r| r.contains("kubeadm")));
+}
+
+/// SPEC: root never follows a path component u7s-admin controls. Every file
+/// effect beneath u7s-admin's home, its runtime dir or a directory it owns
+/// happens as u7s-admin; every other as root, where the OS layer checks
+/// that the directories are root's.
+#[test]
+fn every_file_effect_happens_in_the_domain_of_its_path() {
+    let os = host();
+    run(&os, Subcommand::Init, &args(&["init"])).unwrap();
+    reset(&os, &args(&["reset", "-f"])).unwrap();
+    let beneath = |path: &str| {
+        ["/var/lib/u7s-admin/", "/run/user/989/"]
+            .iter()
+            .chain(&[
+                "/etc/kubernetes/",
+                "/var/lib/podsec/u7s/etcd/",
+                "/etc/cni/net.d/",
+            ])
+            .any(|dir| path.starts_with(dir))
+    };
+    let mut seen = 0;
+    for event in os.events() {
+        let (path, within) = match &event {
+            Event::Write { path, within, .. }
+            | Event::MakeDir { path, within, .. }
+            | Event::MoveAside { path, within, .. } => (path.clone(), *within),
+            Event::ReadAsAdmin { path } => (path.clone(), Within::Admin(ADMIN)),
+            _ => continue,
+        };
+        let expected = if beneath(&path) {
+            Within::Admin(ADMIN)
+        } else {
+            Within::Root
+        };
+        assert_eq!(within, expected, "{event:?}");
+        seen += 1;
+    }
+    assert!(seen > 30, "{seen} file effects");
+    // admin.conf was read as u7s-admin, never by root.
+    assert!(os.events().contains(&Event::ReadAsAdmin {
+        path: "/etc/kubernetes/admin.conf".into()
+    }));
 }

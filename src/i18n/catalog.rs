@@ -120,6 +120,16 @@ pub static CATALOG: &[Entry] = &[
     // arch: the OS layer and reset's backups first
     e!("step-save-cluster-state", "Moving the cluster's PKI, kubeconfigs, manifests and etcd data aside", "Перенос в сторону PKI, kubeconfig, манифестов и данных etcd кластера"),
     e!("file-too-large", "{} is larger than {} bytes; u7s reads no more than that", "{} больше {} байт; u7s не читает файлы такого размера"),
+    e!("os-path-not-plain", "{} is not a plain absolute path (no .. allowed)", "{} — не простой абсолютный путь (.. не допускается)"),
+    e!("os-not-root-owned", "{} belongs to uid {} with mode {}: root does not write through a directory another user can change; give it to root (chown root: ; chmod go-w)", "{} принадлежит uid {} и имеет права {}: root не пишет через каталог, который может изменить другой пользователь; передайте его root (chown root: ; chmod go-w)"),
+    e!("os-symlink", "{} is a symbolic link; u7s does not follow links there (remove it)", "{} — символическая ссылка; u7s не переходит по ссылкам в этом месте (удалите её)"),
+    e!("os-not-a-file", "{} is not a regular file", "{} — не обычный файл"),
+    e!("cannot-chmod-err", "cannot chmod {}: {}", "не удалось выполнить chmod для {}: {}"),
+    e!("cannot-chown-err", "cannot chown {}: {}", "не удалось выполнить chown для {}: {}"),
+    e!("cannot-write-err", "cannot write {}: {}", "не удалось записать {}: {}"),
+    e!("os-cannot-act-as", "cannot act as uid {} without being root", "нельзя действовать от имени uid {}, не будучи root"),
+    e!("os-cannot-drop", "cannot become uid {}: {}", "не удалось стать uid {}: {}"),
+    e!("os-child-lost", "the process working as u7s-admin gave no answer ({})", "процесс, работавший от имени u7s-admin, не вернул ответа ({})"),
     // flow: execution
     e!("step-failed", "{} failed: {}; {}", "{}: ошибка: {}; {}"),
     e!("step-done", "done in {}s", "выполнено за {} с"),

@@ -183,6 +183,26 @@ impl AdminDirs {
         self.data().join("kubelet-plugins-exec")
     }
 
+    /// The domain of host path `path`: u7s-admin's when it lies beneath its
+    /// home, its `/run/user/<uid>` or a directory it owns
+    /// ([`super::host::ADMIN_OWNED`]); root's otherwise. (The owned
+    /// directories themselves are entries of root's directories.)
+    pub fn domain_of(&self, path: &str) -> super::Domain {
+        let beneath = |dir: &Path| {
+            Path::new(path)
+                .strip_prefix(dir)
+                .is_ok_and(|rest| !rest.as_os_str().is_empty())
+        };
+        let owned = [self.home.as_path(), self.runtime_dir.as_path()]
+            .into_iter()
+            .chain(super::host::ADMIN_OWNED.iter().map(Path::new));
+        if owned.into_iter().any(beneath) {
+            super::Domain::Admin
+        } else {
+            super::Domain::Root
+        }
+    }
+
     /// `$XDG_DATA_HOME/usernetes/_var_lib_kubelet` for `/var/lib/kubelet`:
     /// where a path hard-coded in Kubernetes or CRI-O really lives.
     pub fn data_for(&self, path: &Path) -> PathBuf {
@@ -285,6 +305,26 @@ pub(crate) mod tests {
             d.data_for(Path::new("/var/lib/kubelet")),
             Path::new("/var/lib/u7s-admin/.local/share/usernetes/_var_lib_kubelet")
         );
+    }
+
+    #[test]
+    fn paths_beneath_what_u7s_admin_owns_are_its_domain() {
+        use super::super::Domain::{Admin, Root};
+        let d = dirs();
+        for (path, domain) in [
+            ("/var/lib/u7s-admin/.kube/config", Admin),
+            ("/var/lib/u7s-admin", Root),
+            ("/run/user/989/usernetes/crio/crio.sock", Admin),
+            ("/etc/kubernetes/audit/policy.yaml", Admin),
+            ("/etc/kubernetes", Root),
+            ("/etc/kubernetes.u7s-backup-1", Root),
+            ("/var/lib/podsec/u7s/etcd/member", Admin),
+            ("/etc/cni/net.d/10-flannel.conflist", Admin),
+            ("/etc/podsec/u7s/config/env", Root),
+            ("/root/.kube/config", Root),
+        ] {
+            assert_eq!(d.domain_of(path), domain, "{path}");
+        }
     }
 
     #[test]

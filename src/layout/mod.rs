@@ -10,3 +10,14 @@ pub mod admin;
 pub mod host;
 
 pub use admin::AdminDirs;
+
+/// Who controls the directories on the way to a host path, and so how root
+/// may reach it (SPEC, "Threat model and security rules").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    /// Every directory on the way is root's: root works there itself.
+    Root,
+    /// A directory on the way is u7s-admin's ([`AdminDirs::domain_of`]):
+    /// root reaches it only as u7s-admin.
+    Admin,
+}

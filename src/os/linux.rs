@@ -9,9 +9,10 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context, Result};
 
-use super::{At, Captured, Ids, Kind, Meta, Os, Place};
+use super::as_admin;
+use super::fs::{self, Dir, Trust};
+use super::{At, Captured, Ids, Kind, Meta, Os, Place, Within};
 use crate::exec::{self, Invocation};
-use crate::fsx::write_atomic_owned;
 use crate::settings::HostRoot;
 use crate::tools::{self, Tool, ToolError};
 
@@ -37,33 +38,6 @@ impl LinuxOs {
     fn path(&self, at: At) -> PathBuf {
         self.root.path(at.path)
     }
-
-    /// `mkdir -p` for the parent of `path`; new directories belong to `owner`.
-    fn make_parents(&self, path: &Path, owner: Option<Ids>) -> Result<()> {
-        let Some(parent) = path.parent() else {
-            return Ok(());
-        };
-        let mut missing = Vec::new();
-        let mut dir = parent.to_path_buf();
-        while !dir.exists() {
-            missing.push(dir.clone());
-            if !dir.pop() {
-                break;
-            }
-        }
-        for dir in missing.iter().rev() {
-            std::fs::create_dir(dir).with_context(|| crate::tr!("cannot-create", dir.display()))?;
-            if let Some(ids) = owner {
-                std::os::unix::fs::chown(dir, Some(ids.uid), Some(ids.gid))
-                    .with_context(|| crate::tr!("cannot-chown", dir.display()))?;
-            }
-        }
-        Ok(())
-    }
-}
-
-fn ids(owner: Option<Ids>) -> (u32, u32) {
-    owner.map(|i| (i.uid, i.gid)).unwrap_or((0, 0))
 }
 
 impl Os for LinuxOs {
@@ -161,83 +135,178 @@ impl Os for LinuxOs {
     }
 
     fn read(&self, at: At, limit: u64) -> Result<Option<Vec<u8>>> {
-        let path = self.path(at);
-        let file = match std::fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => bail!("{}", crate::tr!("cannot-read-err", path.display(), e)),
-        };
-        let mut bytes = Vec::new();
-        file.take(limit + 1)
-            .read_to_end(&mut bytes)
-            .with_context(|| crate::tr!("cannot-read", path.display()))?;
-        if bytes.len() as u64 > limit {
-            bail!("{}", crate::tr!("file-too-large", at.path, limit));
+        match at.within {
+            // Root's own files, read by path: their symlinks are root's
+            // (/etc/os-release is one on many systems).
+            Within::Root => read_path(&self.path(at), at.path, limit),
+            Within::Admin(ids) => {
+                let (names, name) = fs::split(at.path)?;
+                let base = self.root.base().to_owned();
+                if let Some(dir) = self.roots_own(&names) {
+                    return dir.read(&name, limit);
+                }
+                let wire = as_admin::run_as(ids, || {
+                    let found = Dir::prefix(&base)?.find(&names, Trust::NoSymlinks, None)?;
+                    let bytes = match found {
+                        Some(dir) => dir.read(&name, limit)?,
+                        None => None,
+                    };
+                    Ok(match bytes {
+                        Some(bytes) => [vec![1u8], bytes].concat(),
+                        None => vec![0],
+                    })
+                })?;
+                Ok(match wire.split_first() {
+                    Some((1, bytes)) => Some(bytes.to_vec()),
+                    _ => None,
+                })
+            }
         }
-        Ok(Some(bytes))
     }
 
     fn stat(&self, at: At) -> Result<Option<Meta>> {
-        let path = self.path(at);
-        let meta = match std::fs::symlink_metadata(&path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => bail!("{}", crate::tr!("cannot-read-err", path.display(), e)),
-        };
-        let ft = meta.file_type();
-        let kind = if ft.is_symlink() {
-            Kind::Symlink
-        } else if ft.is_dir() {
-            Kind::Dir
-        } else if ft.is_file() {
-            Kind::File
-        } else {
-            Kind::Other
-        };
-        Ok(Some(Meta {
-            kind,
-            mode: meta.mode() & 0o7777,
-            uid: meta.uid(),
-        }))
+        match at.within {
+            Within::Root => stat_path(&self.path(at)),
+            // Only looking: root walks the way itself, following no link.
+            Within::Admin(_) => {
+                let (names, name) = fs::split(at.path)?;
+                match Dir::prefix(self.root.base())?.find(&names, Trust::NoSymlinks, None)? {
+                    Some(dir) => dir.stat(&name),
+                    None => Ok(None),
+                }
+            }
+        }
     }
 
     fn write(&self, at: At, bytes: &[u8], mode: u32, owner: Option<Ids>) -> Result<()> {
-        let target = self.path(at);
-        self.make_parents(&target, owner)?;
-        write_atomic_owned(&target, bytes, mode, owner.map(|i| (i.uid, i.gid)))
+        self.in_domain(at, Walk::Create, |dir, name| {
+            dir.write(name, bytes, mode, owner)
+        })
     }
 
     fn write_in_place(&self, at: At, bytes: &[u8]) -> Result<()> {
-        let path = self.path(at);
-        std::fs::write(&path, bytes).with_context(|| crate::tr!("cannot-write", path.display()))
+        self.in_domain(at, Walk::Existing, |dir, name| {
+            dir.write_in_place(name, bytes)
+        })
     }
 
     fn make_dir(&self, at: At, mode: u32, owner: Option<Ids>) -> Result<()> {
-        let dir = self.path(at);
-        self.make_parents(&dir, None)?;
-        if !dir.is_dir() {
-            std::fs::create_dir(&dir).with_context(|| crate::tr!("cannot-create", at.path))?;
-        }
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode))
-            .with_context(|| crate::tr!("cannot-chmod", at.path))?;
-        let (uid, gid) = ids(owner);
-        std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
-            .with_context(|| crate::tr!("cannot-chown", at.path))
+        self.in_domain(at, Walk::Create, |dir, name| {
+            dir.make_dir(name, mode, owner)
+        })
     }
 
     fn move_aside(&self, at: At, suffix: &str) -> Result<Option<String>> {
-        let source = self.path(at);
-        if std::fs::symlink_metadata(&source).is_err() {
-            return Ok(None);
-        }
-        let mut name = format!("{}{suffix}", at.path);
-        let mut n = 1;
-        while self.root.path(&name).exists() {
-            name = format!("{}{suffix}-{n}", at.path);
-            n += 1;
-        }
-        std::fs::rename(&source, self.root.path(&name))
-            .with_context(|| crate::tr!("cannot-move-aside", at.path, name))?;
-        Ok(Some(name))
+        let (names, _) = fs::split(at.path)?;
+        let parent: String = names.iter().map(|n| format!("/{}", n.display())).collect();
+        let mut moved = None;
+        self.in_domain(at, Walk::SkipIfMissing, |dir, name| {
+            moved = dir.move_aside(name, suffix)?;
+            Ok(())
+        })?;
+        Ok(moved.map(|to| format!("{parent}/{}", to.display())))
     }
+}
+
+/// What to do about a missing directory on the way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    /// Create it (root's, or u7s-admin's in its domain).
+    Create,
+    /// It must be there.
+    Existing,
+    /// Then there is nothing to do.
+    SkipIfMissing,
+}
+
+impl LinuxOs {
+    /// The directory `names` when root may work there itself: it exists
+    /// and every directory on the way is root's and writable by nobody
+    /// else (so nobody else can change what it holds while root works).
+    fn roots_own(&self, names: &[std::path::PathBuf]) -> Option<Dir> {
+        if !nix::unistd::geteuid().is_root() {
+            return None;
+        }
+        Dir::prefix(self.root.base())
+            .ok()?
+            .find(names, Trust::RootOwned, None)
+            .ok()
+            .flatten()
+    }
+
+    /// Runs `work` on the directory of `at` and its name, as the domain
+    /// requires. Root's domain: root itself, through directories that must
+    /// all be root's. u7s-admin's domain: root itself only where it finds
+    /// every directory root's after all (a host before u7s gave them to
+    /// u7s-admin); otherwise a child dropped to u7s-admin.
+    fn in_domain(
+        &self,
+        at: At,
+        walk: Walk,
+        work: impl FnOnce(&Dir, &Path) -> Result<()>,
+    ) -> Result<()> {
+        let (names, name) = fs::split(at.path)?;
+        let base = self.root.base();
+        let run = |trust: Trust, work: &mut dyn FnMut(&Dir, &Path) -> Result<()>| -> Result<()> {
+            let top = Dir::prefix(base)?;
+            let dir = match walk {
+                Walk::Create => Some(top.walk(&names, trust, Some(None))?),
+                Walk::Existing => Some(top.walk(&names, trust, None)?),
+                Walk::SkipIfMissing => top.find(&names, trust, None)?,
+            };
+            match dir {
+                Some(dir) => work(&dir, &name),
+                None => Ok(()),
+            }
+        };
+        let mut work = Some(work);
+        let mut once = |dir: &Dir, name: &Path| match work.take() {
+            Some(work) => work(dir, name),
+            None => Ok(()),
+        };
+        match at.within {
+            Within::Root => run(Trust::RootOwned, &mut once),
+            Within::Admin(ids) => match self.roots_own(&names) {
+                Some(dir) => once(&dir, &name),
+                None => as_admin::do_as(ids, || run(Trust::NoSymlinks, &mut once)),
+            },
+        }
+    }
+}
+
+fn read_path(path: &Path, shown: &str, limit: u64) -> Result<Option<Vec<u8>>> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => bail!("{}", crate::tr!("cannot-read-err", path.display(), e)),
+    };
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| crate::tr!("cannot-read", path.display()))?;
+    if bytes.len() as u64 > limit {
+        bail!("{}", crate::tr!("file-too-large", shown, limit));
+    }
+    Ok(Some(bytes))
+}
+
+fn stat_path(path: &Path) -> Result<Option<Meta>> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => bail!("{}", crate::tr!("cannot-read-err", path.display(), e)),
+    };
+    let ft = meta.file_type();
+    let kind = if ft.is_dir() {
+        Kind::Dir
+    } else if ft.is_file() {
+        Kind::File
+    } else {
+        Kind::Other
+    };
+    Ok(Some(Meta {
+        kind,
+        mode: meta.mode() & 0o7777,
+        uid: meta.uid(),
+    }))
 }

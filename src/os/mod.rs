@@ -13,6 +13,8 @@
 //! root works itself only where every directory is root's, and reaches
 //! u7s-admin's directories only as u7s-admin.
 
+pub mod as_admin;
+pub mod fs;
 pub mod linux;
 pub mod record;
 

@@ -549,16 +549,13 @@ fn parse_line(line: &str) -> std::result::Result<Option<Assignment>, (usize, Str
 /// renamed over `path`, and the directory synced.
 pub use crate::fsx::write_atomic;
 
-/// The env file the unit tests share (one fixture, not a copy per module).
-#[cfg(test)]
+/// The env file every test shares, the unit tests and the integration
+/// tests alike (one fixture, not a copy per test file). Not used by u7s.
+#[doc(hidden)]
 pub mod fixture {
     use super::EnvFile;
 
-    /// An env file as `u7s kubeadm init|join` writes it, for a node whose
-    /// `U7S_CONTROLPLANE` is `role` (`initMaster`, `master` or empty).
-    pub fn text(role: &str) -> String {
-        format!(
-            "U7S_KUBEVERSION='v1.26.3'
+    const BASE: &str = "U7S_KUBEVERSION='v1.26.3'
 U7S_KUBEADMFLAGS=''
 U7S_PLATFORM='k8s-p10'
 U7S_REGISTRY='registry.local'
@@ -572,7 +569,7 @@ U7S_EXTIP='10.20.30.40'
 U7S_APISERVER_ADVERTISE_ADDRESS='10.20.30.40'
 U7S_APISERVER_BIND_PORT='6443'
 U7S_EXTDEV='eth0'
-U7S_CONTROLPLANE='{role}'
+U7S_CONTROLPLANE='initMaster'
 U7S_APISERVERENDPOINT='10.20.30.40:6443'
 U7S_TOKEN=''
 U7S_CACERTHASH=''
@@ -580,8 +577,26 @@ U7S_CERIFICATEKEY=''
 U7S_SERVICECIDR='10.96.0.0/12'
 U7S_PODNETWORKCIDR='10.244.0.0/16'
 U7S_CNI_PLUGIN='flannel'
-"
-        )
+";
+
+    /// An env file as `u7s kubeadm init` writes it, with the values of
+    /// `fields` (each variable must be one of the file's) replaced.
+    pub fn text_with(fields: &[(&str, &str)]) -> String {
+        let mut lines: Vec<String> = BASE.lines().map(str::to_owned).collect();
+        for (key, value) in fields {
+            let line = lines
+                .iter_mut()
+                .find(|l| l.split_once('=').is_some_and(|(k, _)| k == *key))
+                .unwrap_or_else(|| panic!("{key} is not a variable of the env file"));
+            *line = format!("{key}='{value}'");
+        }
+        lines.join("\n") + "\n"
+    }
+
+    /// The env file of a node whose `U7S_CONTROLPLANE` is `role`
+    /// (`initMaster`, `master` or empty).
+    pub fn text(role: &str) -> String {
+        text_with(&[("U7S_CONTROLPLANE", role)])
     }
 
     pub fn env_file(role: &str) -> EnvFile {

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod attack;
+pub mod flowhost;
 pub mod hosttree;
 pub mod kubeadm_model;
 pub mod lan;
@@ -180,6 +181,25 @@ pub fn command_as(user: Who, program: &Path, tree: &Tree) -> Command {
 pub enum Who {
     Root,
     Admin,
+}
+
+/// The built binary with `args`, and none of this process's `U7S_*`
+/// variables (each test sets the ones it means): the one way the tests
+/// start u7s against a host tree. Run it with [`run`] or [`spawn`].
+pub fn u7s_command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_u7s"));
+    cmd.args(args);
+    without_u7s_env(&mut cmd);
+    cmd
+}
+
+/// Removes this process's `U7S_*` variables from `cmd`'s environment.
+pub fn without_u7s_env(cmd: &mut Command) {
+    for (key, _) in std::env::vars() {
+        if key.starts_with("U7S_") {
+            cmd.env_remove(key);
+        }
+    }
 }
 
 pub fn text(bytes: &[u8]) -> String {

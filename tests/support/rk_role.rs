@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::{chown, Gid, Pid, Uid};
-use u7s::settings::{EnvFile, Role};
+use u7s::settings::Role;
 
 use super::*;
 
@@ -41,30 +41,6 @@ pub fn role_problem() -> Option<String> {
 pub fn require_role_host() -> bool {
     prerequisite(role_problem())
 }
-
-/// A valid env file; the tests change the fields they care about.
-const ENV_TEMPLATE: &str = "U7S_KUBEVERSION='v1.26.3'
-U7S_KUBEADMFLAGS=''
-U7S_PLATFORM='k8s-p10'
-U7S_REGISTRY='registry.local'
-U7S_REGISTRY_PLATFORM='registry.local/k8s-p10'
-U7S_FLANNEL_REGISTRY='registry.local'
-U7S_FLANNEL_TAG=''
-U7S_IMAGES=''
-U7S_PAUSE_IMAGE='k8s-p10/pause:3.9'
-U7S_UID='0'
-U7S_APISERVER_ADVERTISE_ADDRESS='192.0.2.1'
-U7S_APISERVER_BIND_PORT='6443'
-U7S_EXTDEV='eth0'
-U7S_CONTROLPLANE='initMaster'
-U7S_APISERVERENDPOINT='192.0.2.1:6443'
-U7S_TOKEN=''
-U7S_CACERTHASH=''
-U7S_CERIFICATEKEY=''
-U7S_SERVICECIDR='10.96.0.0/12'
-U7S_PODNETWORKCIDR='10.244.0.0/16'
-U7S_CNI_PLUGIN='flannel'
-";
 
 /// The advertise address the tests give the node (tap0 carries it as /32).
 pub const ADVERTISE: Ipv4Addr = Ipv4Addr::new(10, 20, 30, 40);
@@ -125,7 +101,7 @@ impl RoleTree {
 
     /// Writes the env file (through the crate's EnvFile) for `role`.
     pub fn write_env(&self, role: Role) {
-        let mut env = EnvFile::parse(ENV_TEMPLATE).unwrap();
+        let mut env = u7s::settings::envfile::fixture::env_file("initMaster");
         env.control_plane = role;
         env.advertise_address = ADVERTISE;
         env.uid = admin().uid;
