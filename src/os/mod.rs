@@ -12,6 +12,15 @@
 //! directories on the way to it ([`Within`]), because the rule differs:
 //! root works itself only where every directory is root's, and reaches
 //! u7s-admin's directories only as u7s-admin.
+//!
+//! - [`fs`]: file effects relative to directory fds, never following a link;
+//! - [`as_admin`]: work done by a child that dropped to u7s-admin.
+//!
+//! Namespace entry (`crate::ns`) keeps its system calls behind
+//! `crate::ns::sys::NsSys` (its own recording implementation tests their
+//! order); the privilege drop here goes through those same calls, so the
+//! OS layer is `Os` for the flows and `NsSys` for entering, with one
+//! implementation of each system call.
 
 pub mod as_admin;
 pub mod fs;

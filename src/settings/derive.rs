@@ -282,156 +282,23 @@ pub fn check_node_name(name: &str, what: &str) -> Result<String> {
 impl Settings {
     pub fn derive(input: &SettingsInput, env: &EnvInputs, host: &HostFacts) -> Result<Settings> {
         let role = input.role;
-        let kube_version = KubeVersion::resolve(
-            input.kubernetes_version.as_deref(),
-            env.kube_version.as_deref(),
-            input.kubeadm_version.as_deref(),
-        )?;
-        let config_v1beta4 = match &input.kubeadm_version {
-            Some(k) => KubeVersion::parse(k, VersionSource::Kubeadm)?.uses_v1beta4(),
-            None => kube_version.uses_v1beta4(),
-        };
-
-        let registry = match &input.image_repository {
-            Some(repo) if repo.is_empty() => bail!("{}", crate::tr!("image-repository-empty")),
-            Some(repo) => Registry::choose(
-                &EnvInputs {
-                    registry: Some(repo.clone()),
-                    ..env.clone()
-                },
-                host,
-            )
-            .map_err(|e| anyhow!("--image-repository: {e}"))?,
-            None => Registry::choose(env, host)?,
-        };
-        let (images, listed_pause) = match &input.kubeadm_images {
-            Some(list) => registry.images_from_kubeadm_list(list)?,
-            None => (Vec::new(), None),
-        };
-        let pause_image = listed_pause.unwrap_or_else(|| registry.pause_image(&kube_version));
-        let flannel_tag = match env.flannel_tag.as_deref() {
-            None | Some("") => None,
-            Some(t)
-                if t.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) =>
-            {
-                Some(t.to_owned())
-            }
-            Some(t) => bail!("{}", crate::tr!("flannel-tag-bad", format!("{t:?}"))),
-        };
-
+        let (kube_version, config_v1beta4) = versions(input, env)?;
+        let (registry, images, pause_image) = registry_and_images(input, env, host, &kube_version)?;
+        let flannel_tag = flannel_tag(env)?;
         let bind_port = match input.bind_port {
             Some(0) => bail!("{}", crate::tr!("bind-port-zero")),
             Some(p) => p,
             None => DEFAULT_BIND_PORT,
         };
-
-        let (advertise_address, ext_dev) = match &input.advertise_address {
-            Some(raw) => {
-                let addr: Ipv4Addr = raw.parse().map_err(|_| {
-                    anyhow!("{}", crate::tr!("advertise-not-ipv4", format!("{raw:?}")))
-                })?;
-                if addr.is_loopback() || addr.is_unspecified() {
-                    bail!("{}", crate::tr!("advertise-unreachable", addr));
-                }
-                let on = host.addr_info(addr).and_then(|a| a.iface.clone());
-                match on {
-                    Some(dev) => (addr, dev),
-                    None => bail!(
-                        "{}",
-                        crate::tr!("advertise-not-local", addr, host_addr_list(host))
-                    ),
-                }
-            }
-            None => match host.default_addr() {
-                Some(a) => (a.addr, a.iface.clone().unwrap_or_default()),
-                None => bail!("{}", crate::tr!("no-default-route")),
-            },
-        };
-
-        let control_plane_endpoint = match role {
-            Role::InitMaster => {
-                if input.join_endpoint.is_some() {
-                    bail!("{}", crate::tr!("init-no-endpoint-arg"));
-                }
-                match &input.control_plane_endpoint {
-                    Some(e) => e
-                        .parse()
-                        .map_err(|err| anyhow!("--control-plane-endpoint: {err}"))?,
-                    None => Endpoint {
-                        host: advertise_address.to_string(),
-                        port: Some(bind_port),
-                    },
-                }
-            }
-            Role::Worker | Role::ControlPlaneJoin => {
-                if input.control_plane_endpoint.is_some() {
-                    bail!("{}", crate::tr!("join-no-cp-endpoint"));
-                }
-                let raw = input
-                    .join_endpoint
-                    .as_deref()
-                    .ok_or_else(|| anyhow!("{}", crate::tr!("join-needs-endpoint")))?;
-                let e: Endpoint = raw.parse().map_err(|err| anyhow!("kubeadm join: {err}"))?;
-                if e.port.is_none() {
-                    bail!("{}", crate::tr!("join-no-port", format!("{raw:?}"), raw));
-                }
-                e
-            }
-        };
-
-        if let Some(t) = &input.token {
-            check_token(t)?;
-        }
-        for h in &input.ca_cert_hashes {
-            check_ca_cert_hash(h)?;
-        }
-        if let Some(k) = &input.certificate_key {
-            if role == Role::Worker {
-                bail!("{}", crate::tr!("certificate-key-worker"));
-            }
-            check_certificate_key(k)?;
-        }
-        if role != Role::InitMaster && input.pod_network_cidr.is_some() {
-            bail!("{}", crate::tr!("join-pod-cidr"));
-        }
-        for f in &input.kubeadm_flags {
-            if f.is_empty() || f.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                bail!("{}", crate::tr!("flag-whitespace", format!("{f:?}")));
-            }
-        }
-
+        let (advertise_address, ext_dev) = advertise(input, host)?;
+        let control_plane_endpoint = control_plane_endpoint(input, advertise_address, bind_port)?;
+        check_join_inputs(input)?;
         let node_name = match &input.node_name {
             Some(n) => check_node_name(n, "--node-name")?,
             None => check_node_name(&host.hostname, &crate::tr!("the-host-name"))?,
         };
-
-        let cni = CniPlugin::from_env_value(env.cni_plugin.as_deref())?;
-        let (pod_network, pod_src) = match &input.pod_network_cidr {
-            Some(s) => (
-                s.parse::<Cidr>()
-                    .map_err(|e| anyhow!("--pod-network-cidr: {e}"))?,
-                NetSource::Flag,
-            ),
-            None => (cni.default_pod_network(), NetSource::Default),
-        };
-        let (service_network, svc_src) = match &input.service_cidr {
-            Some(s) => (
-                s.parse::<Cidr>()
-                    .map_err(|e| anyhow!("--service-cidr: {e}"))?,
-                NetSource::Flag,
-            ),
-            None => (network::default_service_network(), NetSource::Default),
-        };
-        network::check_sizes(&pod_network, &service_network)?;
-        network::check_overlaps(
-            (&pod_network, pod_src),
-            (&service_network, svc_src),
-            cni,
-            &host.addrs,
-        )?;
+        let (cni, pod_network, service_network) = networks(input, env, host)?;
         let service_addrs = ServiceAddrs::derive(&service_network)?;
-
         Ok(Settings {
             role,
             kube_version,
@@ -463,6 +330,173 @@ impl Settings {
     pub fn image_repository(&self) -> String {
         self.registry.repository()
     }
+}
+
+/// The Kubernetes version, and whether kubeadm takes v1beta4 configuration.
+fn versions(input: &SettingsInput, env: &EnvInputs) -> Result<(KubeVersion, bool)> {
+    let kube_version = KubeVersion::resolve(
+        input.kubernetes_version.as_deref(),
+        env.kube_version.as_deref(),
+        input.kubeadm_version.as_deref(),
+    )?;
+    let config_v1beta4 = match &input.kubeadm_version {
+        Some(k) => KubeVersion::parse(k, VersionSource::Kubeadm)?.uses_v1beta4(),
+        None => kube_version.uses_v1beta4(),
+    };
+    Ok((kube_version, config_v1beta4))
+}
+
+/// The registry (`--image-repository` wins over `U7S_REGISTRY`), the
+/// images kubeadm listed and the pause image.
+fn registry_and_images(
+    input: &SettingsInput,
+    env: &EnvInputs,
+    host: &HostFacts,
+    kube_version: &KubeVersion,
+) -> Result<(Registry, Vec<String>, String)> {
+    let registry = match &input.image_repository {
+        Some(repo) if repo.is_empty() => bail!("{}", crate::tr!("image-repository-empty")),
+        Some(repo) => Registry::choose(
+            &EnvInputs {
+                registry: Some(repo.clone()),
+                ..env.clone()
+            },
+            host,
+        )
+        .map_err(|e| anyhow!("--image-repository: {e}"))?,
+        None => Registry::choose(env, host)?,
+    };
+    let (images, listed_pause) = match &input.kubeadm_images {
+        Some(list) => registry.images_from_kubeadm_list(list)?,
+        None => (Vec::new(), None),
+    };
+    let pause_image = listed_pause.unwrap_or_else(|| registry.pause_image(kube_version));
+    Ok((registry, images, pause_image))
+}
+
+fn flannel_tag(env: &EnvInputs) -> Result<Option<String>> {
+    match env.flannel_tag.as_deref() {
+        None | Some("") => Ok(None),
+        Some(t)
+            if t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) =>
+        {
+            Ok(Some(t.to_owned()))
+        }
+        Some(t) => bail!("{}", crate::tr!("flannel-tag-bad", format!("{t:?}"))),
+    }
+}
+
+/// The advertise address (an address of this host) and its interface.
+fn advertise(input: &SettingsInput, host: &HostFacts) -> Result<(Ipv4Addr, String)> {
+    let Some(raw) = &input.advertise_address else {
+        return match host.default_addr() {
+            Some(a) => Ok((a.addr, a.iface.clone().unwrap_or_default())),
+            None => bail!("{}", crate::tr!("no-default-route")),
+        };
+    };
+    let addr: Ipv4Addr = raw
+        .parse()
+        .map_err(|_| anyhow!("{}", crate::tr!("advertise-not-ipv4", format!("{raw:?}"))))?;
+    if addr.is_loopback() || addr.is_unspecified() {
+        bail!("{}", crate::tr!("advertise-unreachable", addr));
+    }
+    match host.addr_info(addr).and_then(|a| a.iface.clone()) {
+        Some(dev) => Ok((addr, dev)),
+        None => bail!(
+            "{}",
+            crate::tr!("advertise-not-local", addr, host_addr_list(host))
+        ),
+    }
+}
+
+/// init: `--control-plane-endpoint` or ADDR:PORT; join: the positional HOST:PORT.
+fn control_plane_endpoint(input: &SettingsInput, addr: Ipv4Addr, port: u16) -> Result<Endpoint> {
+    if input.role == Role::InitMaster {
+        if input.join_endpoint.is_some() {
+            bail!("{}", crate::tr!("init-no-endpoint-arg"));
+        }
+        return match &input.control_plane_endpoint {
+            Some(e) => e
+                .parse()
+                .map_err(|err| anyhow!("--control-plane-endpoint: {err}")),
+            None => Ok(Endpoint {
+                host: addr.to_string(),
+                port: Some(port),
+            }),
+        };
+    }
+    if input.control_plane_endpoint.is_some() {
+        bail!("{}", crate::tr!("join-no-cp-endpoint"));
+    }
+    let raw = input
+        .join_endpoint
+        .as_deref()
+        .ok_or_else(|| anyhow!("{}", crate::tr!("join-needs-endpoint")))?;
+    let e: Endpoint = raw.parse().map_err(|err| anyhow!("kubeadm join: {err}"))?;
+    if e.port.is_none() {
+        bail!("{}", crate::tr!("join-no-port", format!("{raw:?}"), raw));
+    }
+    Ok(e)
+}
+
+/// The secrets' shapes, what a role may not take, and kubeadm's flags.
+fn check_join_inputs(input: &SettingsInput) -> Result<()> {
+    if let Some(t) = &input.token {
+        check_token(t)?;
+    }
+    for h in &input.ca_cert_hashes {
+        check_ca_cert_hash(h)?;
+    }
+    if let Some(k) = &input.certificate_key {
+        if input.role == Role::Worker {
+            bail!("{}", crate::tr!("certificate-key-worker"));
+        }
+        check_certificate_key(k)?;
+    }
+    if input.role != Role::InitMaster && input.pod_network_cidr.is_some() {
+        bail!("{}", crate::tr!("join-pod-cidr"));
+    }
+    for f in &input.kubeadm_flags {
+        if f.is_empty() || f.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            bail!("{}", crate::tr!("flag-whitespace", format!("{f:?}")));
+        }
+    }
+    Ok(())
+}
+
+/// The CNI plugin and the pod and service networks, checked against each
+/// other and the host's addresses.
+fn networks(
+    input: &SettingsInput,
+    env: &EnvInputs,
+    host: &HostFacts,
+) -> Result<(CniPlugin, Cidr, Cidr)> {
+    let cni = CniPlugin::from_env_value(env.cni_plugin.as_deref())?;
+    let (pod_network, pod_src) = match &input.pod_network_cidr {
+        Some(s) => (
+            s.parse::<Cidr>()
+                .map_err(|e| anyhow!("--pod-network-cidr: {e}"))?,
+            NetSource::Flag,
+        ),
+        None => (cni.default_pod_network(), NetSource::Default),
+    };
+    let (service_network, svc_src) = match &input.service_cidr {
+        Some(s) => (
+            s.parse::<Cidr>()
+                .map_err(|e| anyhow!("--service-cidr: {e}"))?,
+            NetSource::Flag,
+        ),
+        None => (network::default_service_network(), NetSource::Default),
+    };
+    network::check_sizes(&pod_network, &service_network)?;
+    network::check_overlaps(
+        (&pod_network, pod_src),
+        (&service_network, svc_src),
+        cni,
+        &host.addrs,
+    )?;
+    Ok((cni, pod_network, service_network))
 }
 
 fn host_addr_list(host: &HostFacts) -> String {

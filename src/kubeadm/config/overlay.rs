@@ -348,52 +348,104 @@ pub fn overlay(
     input: &ConfigInput,
 ) -> Result<(String, Vec<String>)> {
     let (mut docs, file_api) = parse(admin_yaml, source)?;
-    let our_api = input.api()?;
-    if let Some(api) = file_api {
-        if !api.accepted_by(input.minor) {
-            bail!(
-                "{source}: {}",
-                crate::tr!(
-                    "config-api-misfit",
-                    api.as_str(),
-                    input.kubernetes_version,
-                    input.minor,
-                    KubeadmApi::ALL
-                        .iter()
-                        .filter(|a| a.accepted_by(input.minor))
-                        .map(|a| a.as_str())
-                        .collect::<Vec<_>>()
-                        .join(&crate::tr!("word-or")),
-                    our_api.as_str(),
-                    match api {
-                        KubeadmApi::V1Beta3 => crate::tr!("config-api-misfit-migrate", source),
-                        KubeadmApi::V1Beta4 => crate::tr!("config-api-misfit-map"),
-                    }
-                )
-            );
+    let api = api_for(file_api, input, source)?;
+    check_join_role(&admin_facts(admin_yaml, source)?, input, source)?;
+    let mut ed = Editor {
+        source,
+        set: Vec::new(),
+    };
+    add_missing_documents(&mut docs, input, api, &mut ed)?;
+    let ours = Ours {
+        init: typed(&init_configuration(input, api))?,
+        cluster: typed(&cluster_configuration(input, api))?,
+        kubelet: typed(&kubelet_configuration(input))?,
+        proxy: typed(&kube_proxy_configuration(input))?,
+    };
+    for doc in docs.iter_mut() {
+        let kind = doc.kind.clone();
+        let kubeadm = doc.api_version.starts_with("kubeadm.k8s.io/");
+        let v = &mut doc.value;
+        match kind.as_str() {
+            _ if input.role != Role::InitMaster => {
+                if kubeadm && kind == KIND_JOIN {
+                    edit_join(&mut ed, v, &kind, input)?;
+                }
+            }
+            KIND_INIT if kubeadm => edit_init(&mut ed, v, &kind, &ours)?,
+            KIND_CLUSTER if kubeadm => edit_cluster(&mut ed, v, &kind, &ours, api)?,
+            KIND_KUBELET => edit_kubelet(&mut ed, v, &kind, &ours, input)?,
+            KIND_KUBE_PROXY => edit_proxy(&mut ed, v, &kind, &ours)?,
+            _ => {}
         }
     }
-    let api = file_api.unwrap_or(our_api);
-    let facts = admin_facts(admin_yaml, source)?;
-    let joining = input.role != Role::InitMaster;
-    if joining && facts.control_plane_join != (input.role == Role::ControlPlaneJoin) {
+    let values: Vec<Value> = docs.into_iter().map(|d| d.value).collect();
+    Ok((documents_to_string(&values)?, ed.set))
+}
+
+/// The documents u7s renders for the same input, as values to take fields from.
+struct Ours {
+    init: Value,
+    cluster: Value,
+    kubelet: Value,
+    proxy: Value,
+}
+
+/// The API version to edit in: the file's, which this kubeadm must accept.
+fn api_for(file_api: Option<KubeadmApi>, input: &ConfigInput, source: &str) -> Result<KubeadmApi> {
+    let our_api = input.api()?;
+    let Some(api) = file_api else {
+        return Ok(our_api);
+    };
+    if !api.accepted_by(input.minor) {
         bail!(
             "{source}: {}",
-            match (
-                facts.control_plane_join,
-                input.role == Role::ControlPlaneJoin
-            ) {
+            crate::tr!(
+                "config-api-misfit",
+                api.as_str(),
+                input.kubernetes_version,
+                input.minor,
+                KubeadmApi::ALL
+                    .iter()
+                    .filter(|a| a.accepted_by(input.minor))
+                    .map(|a| a.as_str())
+                    .collect::<Vec<_>>()
+                    .join(&crate::tr!("word-or")),
+                our_api.as_str(),
+                match api {
+                    KubeadmApi::V1Beta3 => crate::tr!("config-api-misfit-migrate", source),
+                    KubeadmApi::V1Beta4 => crate::tr!("config-api-misfit-map"),
+                }
+            )
+        );
+    }
+    Ok(api)
+}
+
+/// A join's file must agree with the command line on being a control plane.
+fn check_join_role(facts: &AdminFacts, input: &ConfigInput, source: &str) -> Result<()> {
+    let joining = input.role != Role::InitMaster;
+    let cp = input.role == Role::ControlPlaneJoin;
+    if joining && facts.control_plane_join != cp {
+        bail!(
+            "{source}: {}",
+            match (facts.control_plane_join, cp) {
                 (true, _) => crate::tr!("config-join-has-cp"),
                 _ => crate::tr!("config-join-has-no-cp"),
             }
         );
     }
+    Ok(())
+}
 
-    let mut ed = Editor {
-        source,
-        set: Vec::new(),
-    };
-    let wanted: &[&str] = if joining {
+/// Adds the documents the role needs that the file lacks (a join file
+/// without a JoinConfiguration is an error).
+fn add_missing_documents(
+    docs: &mut Vec<Doc>,
+    input: &ConfigInput,
+    api: KubeadmApi,
+    ed: &mut Editor,
+) -> Result<()> {
+    let wanted: &[&str] = if input.role != Role::InitMaster {
         &[KIND_JOIN]
     } else {
         &[KIND_INIT, KIND_CLUSTER, KIND_KUBELET, KIND_KUBE_PROXY]
@@ -403,7 +455,7 @@ pub fn overlay(
             continue;
         }
         if *kind == KIND_JOIN {
-            bail!("{source}: {}", crate::tr!("config-no-join"));
+            bail!("{}: {}", ed.source, crate::tr!("config-no-join"));
         }
         let api_version = match *kind {
             KIND_KUBELET => KUBELET_API,
@@ -417,107 +469,109 @@ pub fn overlay(
         });
         ed.set.push(format!("{kind} (added)"));
     }
+    Ok(())
+}
 
-    let init = typed(&init_configuration(input, api))?;
-    let cluster = typed(&cluster_configuration(input, api))?;
-    let kubelet = typed(&kubelet_configuration(input))?;
-    let proxy = typed(&kube_proxy_configuration(input))?;
+/// CRI-O inside the namespaces, whatever the file said.
+fn force_cri_socket(ed: &mut Editor, v: &mut Value, kind: &str) -> Result<()> {
     let cri = Value::from(CRI_SOCKET);
+    let path = ["nodeRegistration", "criSocket"];
+    ed.apply(v, kind, &path, cri, Mode::Force)
+}
 
-    for doc in docs.iter_mut() {
-        let kind = doc.kind.clone();
-        let kubeadm = doc.api_version.starts_with("kubeadm.k8s.io/");
-        let v = &mut doc.value;
-        if joining {
-            if !(kubeadm && kind == KIND_JOIN) {
-                continue;
-            }
-            ed.apply(
-                v,
-                &kind,
-                &["nodeRegistration", "criSocket"],
-                cri.clone(),
-                Mode::Force,
-            )?;
-            if input.role == Role::ControlPlaneJoin {
-                let ep = ["controlPlane", "localAPIEndpoint"];
-                let addr = Value::from(input.advertise_address.as_str());
-                ed.apply(
-                    v,
-                    &kind,
-                    &[ep[0], ep[1], "advertiseAddress"],
-                    addr,
-                    Mode::Check,
-                )?;
-                let port = Value::from(input.bind_port);
-                ed.apply(v, &kind, &[ep[0], ep[1], "bindPort"], port, Mode::Check)?;
-            }
-            continue;
-        }
-        match kind.as_str() {
-            KIND_INIT if kubeadm => {
-                ed.apply(
-                    v,
-                    &kind,
-                    &["nodeRegistration", "criSocket"],
-                    cri.clone(),
-                    Mode::Force,
-                )?;
-                for field in ["advertiseAddress", "bindPort"] {
-                    let path = ["localAPIEndpoint", field];
-                    ed.apply(v, &kind, &path, from_typed(&init, &path), Mode::Check)?;
-                }
-            }
-            KIND_CLUSTER if kubeadm => {
-                for (path, mode) in [
-                    (&["imageRepository"][..], Mode::IfAbsent),
-                    (&["kubernetesVersion"][..], Mode::IfAbsent),
-                    (&["networking", "podSubnet"][..], Mode::Check),
-                    (&["networking", "serviceSubnet"][..], Mode::Check),
-                ] {
-                    ed.apply(v, &kind, path, from_typed(&cluster, path), mode)?;
-                }
-                if lookup(v, &["etcd", "external"]).is_none() {
-                    let dir = Value::from(ETCD_DATA_DIR);
-                    ed.apply(v, &kind, &["etcd", "local", "dataDir"], dir, Mode::Force)?;
-                    let path = ["etcd", "local", "extraArgs"];
-                    let arg = ("listen-peer-urls", ETCD_LISTEN_PEER_URLS);
-                    ed.extra_arg_if_absent(v, &kind, &path, api, arg)?;
-                }
-            }
-            KIND_KUBELET => {
-                for (path, mode) in [
-                    (&["cgroupDriver"][..], Mode::Force),
-                    (&["failSwapOn"][..], Mode::Force),
-                    (&["featureGates", "KubeletInUserNamespace"][..], Mode::Force),
-                    (&["localStorageCapacityIsolation"][..], Mode::Force),
-                    (&["cgroupsPerQOS"][..], Mode::Force),
-                    (&["enforceNodeAllocatable"][..], Mode::Force),
-                    (&["evictionHard"][..], Mode::IfAbsent),
-                    (&["clusterDNS"][..], Mode::IfAbsent),
-                ] {
-                    ed.apply(v, &kind, path, from_typed(&kubelet, path), mode)?;
-                }
-                if input.kubelet_volume_plugin_dir.is_some() {
-                    let path = ["volumePluginDir"];
-                    ed.apply(v, &kind, &path, from_typed(&kubelet, &path), Mode::Force)?;
-                }
-            }
-            KIND_KUBE_PROXY => {
-                for (path, mode) in [
-                    (&["mode"][..], Mode::Force),
-                    (&["conntrack", "maxPerCore"][..], Mode::Force),
-                    (&["conntrack", "tcpEstablishedTimeout"][..], Mode::Force),
-                    (&["conntrack", "tcpCloseWaitTimeout"][..], Mode::Force),
-                    (&["clusterCIDR"][..], Mode::IfAbsent),
-                ] {
-                    ed.apply(v, &kind, path, from_typed(&proxy, path), mode)?;
-                }
-            }
-            _ => {}
-        }
+fn edit_join(ed: &mut Editor, v: &mut Value, kind: &str, input: &ConfigInput) -> Result<()> {
+    force_cri_socket(ed, v, kind)?;
+    if input.role == Role::ControlPlaneJoin {
+        let ep = ["controlPlane", "localAPIEndpoint"];
+        let addr = Value::from(input.advertise_address.as_str());
+        ed.apply(
+            v,
+            kind,
+            &[ep[0], ep[1], "advertiseAddress"],
+            addr,
+            Mode::Check,
+        )?;
+        let port = Value::from(input.bind_port);
+        ed.apply(v, kind, &[ep[0], ep[1], "bindPort"], port, Mode::Check)?;
     }
+    Ok(())
+}
 
-    let values: Vec<Value> = docs.into_iter().map(|d| d.value).collect();
-    Ok((documents_to_string(&values)?, ed.set))
+fn edit_init(ed: &mut Editor, v: &mut Value, kind: &str, ours: &Ours) -> Result<()> {
+    force_cri_socket(ed, v, kind)?;
+    for field in ["advertiseAddress", "bindPort"] {
+        let path = ["localAPIEndpoint", field];
+        ed.apply(v, kind, &path, from_typed(&ours.init, &path), Mode::Check)?;
+    }
+    Ok(())
+}
+
+fn edit_cluster(
+    ed: &mut Editor,
+    v: &mut Value,
+    kind: &str,
+    ours: &Ours,
+    api: KubeadmApi,
+) -> Result<()> {
+    for (path, mode) in [
+        (&["imageRepository"][..], Mode::IfAbsent),
+        (&["kubernetesVersion"][..], Mode::IfAbsent),
+        (&["networking", "podSubnet"][..], Mode::Check),
+        (&["networking", "serviceSubnet"][..], Mode::Check),
+    ] {
+        ed.apply(v, kind, path, from_typed(&ours.cluster, path), mode)?;
+    }
+    if lookup(v, &["etcd", "external"]).is_none() {
+        let dir = Value::from(ETCD_DATA_DIR);
+        ed.apply(v, kind, &["etcd", "local", "dataDir"], dir, Mode::Force)?;
+        let path = ["etcd", "local", "extraArgs"];
+        let arg = ("listen-peer-urls", ETCD_LISTEN_PEER_URLS);
+        ed.extra_arg_if_absent(v, kind, &path, api, arg)?;
+    }
+    Ok(())
+}
+
+fn edit_kubelet(
+    ed: &mut Editor,
+    v: &mut Value,
+    kind: &str,
+    ours: &Ours,
+    input: &ConfigInput,
+) -> Result<()> {
+    for (path, mode) in [
+        (&["cgroupDriver"][..], Mode::Force),
+        (&["failSwapOn"][..], Mode::Force),
+        (&["featureGates", "KubeletInUserNamespace"][..], Mode::Force),
+        (&["localStorageCapacityIsolation"][..], Mode::Force),
+        (&["cgroupsPerQOS"][..], Mode::Force),
+        (&["enforceNodeAllocatable"][..], Mode::Force),
+        (&["evictionHard"][..], Mode::IfAbsent),
+        (&["clusterDNS"][..], Mode::IfAbsent),
+    ] {
+        ed.apply(v, kind, path, from_typed(&ours.kubelet, path), mode)?;
+    }
+    if input.kubelet_volume_plugin_dir.is_some() {
+        let path = ["volumePluginDir"];
+        ed.apply(
+            v,
+            kind,
+            &path,
+            from_typed(&ours.kubelet, &path),
+            Mode::Force,
+        )?;
+    }
+    Ok(())
+}
+
+fn edit_proxy(ed: &mut Editor, v: &mut Value, kind: &str, ours: &Ours) -> Result<()> {
+    for (path, mode) in [
+        (&["mode"][..], Mode::Force),
+        (&["conntrack", "maxPerCore"][..], Mode::Force),
+        (&["conntrack", "tcpEstablishedTimeout"][..], Mode::Force),
+        (&["conntrack", "tcpCloseWaitTimeout"][..], Mode::Force),
+        (&["clusterCIDR"][..], Mode::IfAbsent),
+    ] {
+        ed.apply(v, kind, path, from_typed(&ours.proxy, path), mode)?;
+    }
+    Ok(())
 }

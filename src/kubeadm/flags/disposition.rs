@@ -113,11 +113,11 @@ pub fn disposition(sub: Subcommand, minor: KubeMinor, name: &str) -> Option<Disp
         (Join, "patches") => Config(&["JoinConfiguration.patches.directory"]),
         (Join, "tls-bootstrap-token") => Config(&["JoinConfiguration.discovery.tlsBootstrapToken"]),
         // kubeadm: "Use this token for both discovery-token and tls-bootstrap-token
-        // when those values are not provided."
-        (Join, "token") => Config(&[
-            "JoinConfiguration.discovery.bootstrapToken.token",
-            "JoinConfiguration.discovery.tlsBootstrapToken",
-        ]),
+        // when those values are not provided." In a configuration the second
+        // is kubeadm's own default (tlsBootstrapToken is defaulted from
+        // bootstrapToken.token when empty: config-loading.json), so u7s
+        // writes the first only.
+        (Join, "token") => Config(&["JoinConfiguration.discovery.bootstrapToken.token"]),
 
         // klog's logging flags (root persistent flags).
         (_, name) if spec.scope.has(super::table::Scope::GLOBAL) => {
