@@ -212,8 +212,8 @@ pub const DOCS: &[Doc] = &[
             ),
             (
                 "1",
-                "the rootlesskit child of u7s-admin is not running or not ready, or the \
-                 namespaces could not be entered",
+                "the rootlesskit child of u7s-admin is not running or not ready, its \
+                 state or process failed the proof, or the namespaces could not be entered",
             ),
             ("2", "a bad option of nsenter_u7s itself (-v without a number)"),
             ("126, 127", "the command could not be run or was not found"),
@@ -371,6 +371,18 @@ fn nsenter_u7s() -> Command {
              as uid 0 inside, which is u7s-admin outside, with u7s-admin's HOME, USER and \
              XDG_* variables. The working directory is kept (/ when it does not exist \
              inside) and ROOTLESSKIT_STATE_DIR is exported.\n\n\
+             The target is proven first: the pid in the state files must be a process \
+             of u7s-admin in a user namespace that u7s-admin created and that shares \
+             no namespace with the caller; the state files must be small regular \
+             files of u7s-admin, and no symbolic link in the state dir's path is \
+             followed. Otherwise nothing runs and the status is 1.\n\n\
+             A command root runs is kept apart from root's session: it gets a session \
+             of its own; a pseudo-terminal takes the place of each of stdin, stdout \
+             and stderr that is a terminal, relayed by nsenter_u7s (window size and \
+             keys included), so it cannot type into root's terminal; no file \
+             descriptor above 2; and of root's environment only PATH, TERM, \
+             COLORTERM, NO_COLOR, LANG, LANGUAGE, LC_*, TZ, KUBECONFIG, KUBE_EDITOR, \
+             EDITOR, VISUAL and U7S_*.\n\n\
              Only options before COMMAND are nsenter_u7s's own; everything from COMMAND on \
              is the command's, options included.",
         )

@@ -26,6 +26,8 @@ pub struct Invocation {
     pub env: Vec<(OsString, OsString)>,
     /// Directory to run in; `None` keeps the current one.
     pub cwd: Option<PathBuf>,
+    /// Start from an empty environment: only `env` reaches the program.
+    pub clear_env: bool,
 }
 
 impl Invocation {
@@ -45,6 +47,9 @@ impl Invocation {
     fn command(&self) -> Command {
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args);
+        if self.clear_env {
+            cmd.env_clear();
+        }
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -135,10 +140,61 @@ pub fn exit_code(status: WaitStatus) -> Option<i32> {
     }
 }
 
+/// How a program is kept apart from the session of the process that starts
+/// it (root's commands inside the namespaces, see `applets::inside`).
+#[derive(Default)]
+pub struct Confinement {
+    /// A session of its own (setsid): no controlling terminal in common with
+    /// us, so no TIOCSTI into it and no signals from its keyboard.
+    pub new_session: bool,
+    /// A pty in place of each standard stream that is a terminal, relayed.
+    pub pty: Option<crate::pty::Pty>,
+    /// No descriptor above 2 reaches the program (close_range(3, ~0)).
+    pub close_fds: bool,
+}
+
 /// Forks; the child execs `inv`, the parent relays signals and returns the
 /// child's exit status. Must be called while the process is single-threaded
 /// (it is, in every applet: nothing here starts threads).
 pub fn fork_exec_wait(inv: &Invocation) -> i32 {
+    fork_exec_wait_confined(inv, Confinement::default())
+}
+
+/// In the child between fork and exec: the confinement, or why it failed.
+fn confine_child(c: &Confinement) -> Result<(), (&'static str, io::Error)> {
+    if c.new_session {
+        nix::unistd::setsid().map_err(|e| ("setsid", io::Error::from(e)))?;
+    }
+    if let Some(pty) = &c.pty {
+        pty.attach_in_child().map_err(|e| ("TIOCSCTTY", e))?;
+    }
+    if c.close_fds {
+        // Marked close-on-exec rather than closed: if exec fails, the error
+        // is still reported; if it succeeds, none of them is left.
+        // SAFETY: a plain syscall on our own descriptor table.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_close_range,
+                3u32,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            )
+        };
+        if ret < 0 {
+            return Err(("close_range", io::Error::last_os_error()));
+        }
+    }
+    Ok(())
+}
+
+/// `fork_exec_wait` with the child kept apart as `c` says.
+pub fn fork_exec_wait_confined(inv: &Invocation, c: Confinement) -> i32 {
+    if c.pty.is_some() {
+        if let Err(e) = crate::pty::prepare_wakeups() {
+            tracing::error!("{}", crate::tr!("pty-failed", e));
+            return 1;
+        }
+    }
     // SAFETY: the process is single-threaded, so the child may allocate freely.
     match unsafe { fork() } {
         Err(e) => {
@@ -149,7 +205,13 @@ pub fn fork_exec_wait(inv: &Invocation) -> i32 {
             // exec keeps the signal mask (std resets it for spawn, not
             // exec): the program must not start with these blocked.
             let _ = handled_signals().thread_unblock();
-            let code = exec(inv);
+            let code = match confine_child(&c) {
+                Ok(()) => exec(inv),
+                Err((what, e)) => {
+                    tracing::error!("{}", crate::tr!("confine-failed", what, e));
+                    126
+                }
+            };
             // SAFETY: leave without running the parent's atexit handlers.
             unsafe { libc::_exit(code) }
         }
@@ -161,18 +223,33 @@ pub fn fork_exec_wait(inv: &Invocation) -> i32 {
                 SigSet::empty(),
             );
             let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
+            // In its own session the child does not hear our terminal's
+            // Ctrl-C: relay SIGINT and SIGQUIT like the rest. Otherwise the
+            // terminal sends them to both, and we ignore them.
+            let keyboard = if c.new_session {
+                &relay_action
+            } else {
+                &ignore
+            };
             // SAFETY: the handler only calls kill(2) with an atomic pid.
             unsafe {
                 for sig in RELAYED {
                     let _ = sigaction(sig, &relay_action);
                 }
-                let _ = sigaction(Signal::SIGINT, &ignore);
-                let _ = sigaction(Signal::SIGQUIT, &ignore);
+                let _ = sigaction(Signal::SIGINT, keyboard);
+                let _ = sigaction(Signal::SIGQUIT, keyboard);
             }
             // A caller may have blocked these so that none could kill it
             // before the handlers were in place (the exec'd child starts
             // with an empty mask); one that is pending is relayed now.
             let _ = handled_signals().thread_unblock();
+            if let Some(pty) = c.pty {
+                let status = pty.relay(child.as_raw());
+                return WaitStatus::from_raw(child, status)
+                    .ok()
+                    .and_then(exit_code)
+                    .unwrap_or(1);
+            }
             loop {
                 match waitpid(child, None) {
                     Ok(status) => {

@@ -33,6 +33,7 @@ pub mod layout;
 pub mod log;
 pub mod ns;
 pub mod os;
+pub mod pty;
 pub mod settings;
 pub mod stack;
 pub mod tools;

@@ -43,6 +43,13 @@ fi
 # /dev/net/tun is 0600 on these machines; slirp4netns runs as u7s-admin.
 chmod 0666 /dev/net/tun
 
+# tests/attack_inside.rs shows that a program root runs inside cannot type
+# into root's terminal; its control needs TIOCSTI to work at all (kernels
+# built without LEGACY_TIOCSTI have no such switch and refuse it anyway).
+if [ -w /proc/sys/dev/tty/legacy_tiocsti ]; then
+    echo 1 > /proc/sys/dev/tty/legacy_tiocsti
+fi
+
 uid=$(id -u "$user")
 install -d -o "$user" -g "$user" -m 0700 "/run/user/$uid"
 echo "setup-host.sh: $user uid $uid, $(grep "^$user:" /etc/subuid), $(rootlesskit --version)" >&2

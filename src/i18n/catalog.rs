@@ -61,6 +61,8 @@ pub static CATALOG: &[Entry] = &[
     e!("docs-cannot-write", "cannot write the docs into {}: {}", "не удалось записать документацию в {}: {}"),
     e!("fork-failed", "fork failed: {}", "не удалось выполнить fork: {}"),
     e!("wait-failed", "waiting for pid {} failed: {}", "ошибка ожидания процесса {}: {}"),
+    e!("pty-failed", "cannot set up a pseudo-terminal for the command: {}", "не удалось подготовить псевдотерминал для команды: {}"),
+    e!("confine-failed", "cannot isolate the command from this session ({}): {}", "не удалось отделить команду от этого сеанса ({}): {}"),
     // ns
     e!("notready-no-child-pid", "no {}", "нет файла {}"),
     e!("notready-no-ready-file", "no {} (child setup not finished)", "нет файла {} (настройка дочернего процесса не завершена)"),
