@@ -2,6 +2,7 @@
 //!
 //! Layout (one job per module; ARCHITECTURE.md has the whole picture):
 //! - `applets`: argv[0] dispatch and the user-facing applets (thin);
+//! - `argv`: the arguments as typed, with secrets hidden from /proc/<pid>/cmdline;
 //! - `error`: the one error type, carrying its exit status, reported where the applet returns;
 //! - `log`: verbosity and the stderr message format;
 //! - `tools`: where the real upstream tools live, and the recursion guard;
@@ -22,6 +23,7 @@
 //!   source of `--help`, the man pages and shell completions.
 
 pub mod applets;
+pub mod argv;
 pub mod cni;
 pub mod docs;
 pub mod error;
