@@ -28,6 +28,9 @@ pub struct Invocation {
     pub cwd: Option<PathBuf>,
     /// Start from an empty environment: only `env` reaches the program.
     pub clear_env: bool,
+    /// Run as this uid and gid (no supplementary groups): root dropping to
+    /// u7s-admin before the program touches anything u7s-admin controls.
+    pub user: Option<(u32, u32)>,
 }
 
 impl Invocation {
@@ -55,6 +58,11 @@ impl Invocation {
         }
         if let Some(dir) = &self.cwd {
             cmd.current_dir(dir);
+        }
+        if let Some((uid, gid)) = self.user {
+            // std drops the supplementary groups (setgroups(0)), then sets
+            // the gid and the uid (all three of each, as root).
+            cmd.uid(uid).gid(gid);
         }
         cmd
     }

@@ -5,13 +5,21 @@
 //! when it starts: a spec is recorded only after the real rootlessctl added
 //! it, and removed only after it removed it. Their output passes through
 //! unchanged; every other subcommand is simply exec'd.
+//!
+//! Root's rootlessctl connects to a socket in u7s-admin's state dir, a path
+//! u7s-admin chooses (a link to a root-only socket, say). So as root on the
+//! host the real rootlessctl runs as u7s-admin, and like a command root runs
+//! inside the namespaces (`applets::inside`): its own session, a pty for
+//! root's terminal, the whitelisted environment, no fds above 2. Root's
+//! calls are not recorded in u7s-admin's list.
 
 use std::ffi::OsString;
 
 use super::real_tool;
-use crate::exec::{self, Invocation};
+use crate::exec::{self, Confinement, Invocation};
 use crate::layout::AdminDirs;
-use crate::ns::state;
+use crate::ns::{env, state};
+use crate::pty::Pty;
 use crate::stack::ports::{self, PortSpec};
 use crate::tools::Tool;
 use crate::users::AdminUser;
@@ -73,6 +81,62 @@ fn classify(args: &[OsString]) -> (Vec<OsString>, Option<Record>) {
     (globals, record)
 }
 
+/// Root on the host (not inside a user namespace).
+fn root_outside() -> bool {
+    let uid_map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    nix::unistd::geteuid().is_root() && crate::stack::rootlesskit::is_initial_uid_map(&uid_map)
+}
+
+/// How the real rootlessctl runs: replacing us, or, for root, as u7s-admin
+/// and apart from root's session.
+struct Runner {
+    root: bool,
+}
+
+impl Runner {
+    /// Makes `inv` run as u7s-admin with the whitelisted environment (root only).
+    fn prepare(&self, inv: &mut Invocation, admin: &AdminUser) {
+        if self.root {
+            inv.user = Some((admin.uid.as_raw(), admin.gid.as_raw()));
+            let mut vars = env::for_root_inside(std::env::vars_os(), admin);
+            vars.append(&mut inv.env);
+            inv.env = vars;
+            inv.clear_env = true;
+        }
+    }
+
+    /// Runs `inv` and returns its status.
+    fn wait(&self, inv: &Invocation) -> i32 {
+        if !self.root {
+            return exec::fork_exec_wait(inv);
+        }
+        let pty = match Pty::for_stdio() {
+            Ok(pty) => pty,
+            Err(e) => {
+                tracing::error!("{}", crate::tr!("pty-failed", e));
+                return 1;
+            }
+        };
+        exec::fork_exec_wait_confined(
+            inv,
+            Confinement {
+                new_session: true,
+                pty,
+                close_fds: true,
+            },
+        )
+    }
+
+    /// Replaces this process with `inv` (u7s-admin), or runs it (root).
+    fn exec(&self, inv: &Invocation) -> i32 {
+        if self.root {
+            self.wait(inv)
+        } else {
+            exec::exec(inv)
+        }
+    }
+}
+
 pub fn main(args: Vec<OsString>) -> i32 {
     crate::log::init("rootlessctl", 0);
     let admin = match AdminUser::lookup() {
@@ -81,6 +145,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
             tracing::error!("{e:#}");
             return 1;
         }
+    };
+    let runner = Runner {
+        root: root_outside(),
     };
     let socket = state::state_dir_for(&admin)
         .join(state::API_SOCK)
@@ -91,23 +158,24 @@ pub fn main(args: Vec<OsString>) -> i32 {
     base.extend(globals);
     let mut full = vec![OsString::from("--socket"), socket];
     full.extend(args);
-    let inv = match real_tool(Tool::Rootlessctl, full) {
+    let mut inv = match real_tool(Tool::Rootlessctl, full) {
         Ok(inv) => inv,
         Err(e) => return e.report(),
     };
+    runner.prepare(&mut inv, &admin);
     let Some(record) = record else {
-        return exec::exec(&inv);
+        return runner.exec(&inv);
     };
-    let list = match ports_file() {
+    let list = match ports_file(runner.root) {
         Ok(list) => list,
         Err(why) => {
             tracing::warn!("{}", crate::tr!("ports-not-recorded", why));
-            return exec::exec(&inv);
+            return runner.exec(&inv);
         }
     };
     match record {
         Record::Add(specs, unrecordable) => {
-            let code = exec::fork_exec_wait(&inv);
+            let code = runner.wait(&inv);
             if code != 0 {
                 return code;
             }
@@ -130,7 +198,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
                     Vec::new()
                 }
             };
-            let code = exec::fork_exec_wait(&inv);
+            let code = runner.wait(&inv);
             if code != 0 {
                 return code;
             }
@@ -149,9 +217,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
 
 /// The list of the u7s-admin session this runs in. Root on the host (not
 /// inside the namespaces) has no business writing u7s-admin's files.
-fn ports_file() -> Result<std::path::PathBuf, String> {
-    let uid_map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
-    if nix::unistd::geteuid().is_root() && crate::stack::rootlesskit::is_initial_uid_map(&uid_map) {
+fn ports_file(root_outside: bool) -> Result<std::path::PathBuf, String> {
+    if root_outside {
         return Err(crate::tr!("ports-root-outside"));
     }
     AdminDirs::from_session_env(
