@@ -89,7 +89,7 @@ pub const APPLETS: &[(&str, &str, Main)] = &[
     ),
     (
         "ping-group-range",
-        "service role (root): let every group use ping sockets (slirp4netns ICMP)",
+        "service role (root): let u7s-admin's group use ping sockets (slirp4netns ICMP)",
         ping_group_range::main,
     ),
     (
