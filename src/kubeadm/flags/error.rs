@@ -56,22 +56,42 @@ impl FlagError {
     }
 }
 
+/// `s` as typed, except that control characters are escaped (`\n`,
+/// `\u{1b}`): kubeadm would print them raw, and an error stays one line.
+fn shown(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 impl fmt::Display for FlagError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FlagError::UnknownFlag(name) => write!(f, "unknown flag: --{name}"),
+            FlagError::UnknownFlag(name) => write!(f, "unknown flag: --{}", shown(name)),
             FlagError::UnknownShorthand { shorthand, group } => write!(
                 f,
-                "unknown shorthand flag: {} in -{group}",
-                quote_rune(*shorthand)
+                "unknown shorthand flag: {} in -{}",
+                quote_rune(*shorthand),
+                shown(group)
             ),
-            FlagError::NeedsArgument(arg) => write!(f, "flag needs an argument: {arg}"),
+            FlagError::NeedsArgument(arg) => write!(f, "flag needs an argument: {}", shown(arg)),
             FlagError::NeedsArgumentShort { shorthand, group } => write!(
                 f,
-                "flag needs an argument: {} in -{group}",
-                quote_rune(*shorthand)
+                "flag needs an argument: {} in -{}",
+                quote_rune(*shorthand),
+                shown(group)
             ),
-            FlagError::BadSyntax(arg) => write!(f, "bad flag syntax: {arg}"),
+            FlagError::BadSyntax(arg) => write!(f, "bad flag syntax: {}", shown(arg)),
             FlagError::InvalidArgument {
                 value,
                 flag,
@@ -94,7 +114,7 @@ impl fmt::Display for FlagError {
             FlagError::ConfigMix(names) => write!(
                 f,
                 "can not mix '--config' with arguments [{}]",
-                names.join(" ")
+                shown(&names.join(" "))
             ),
             FlagError::NotUtf8(arg) => {
                 write!(f, "argument {} is not valid UTF-8", quote(arg))
@@ -141,6 +161,11 @@ mod tests {
         assert_eq!(
             FlagError::ConfigMix(vec!["a".into(), "b".into()]).to_string(),
             "can not mix '--config' with arguments [a b]"
+        );
+        // Control characters are escaped, so the error stays one line.
+        assert_eq!(
+            FlagError::UnknownFlag("config\n".into()).to_string(),
+            "unknown flag: --config\\n"
         );
         assert_eq!(
             FlagError::BadSyntax("---dry-run".into()).kubeadm_message(),
