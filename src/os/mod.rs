@@ -26,6 +26,7 @@ pub mod as_admin;
 pub mod fs;
 pub mod linux;
 pub mod record;
+pub mod signal;
 
 use std::ffi::OsString;
 use std::fmt;

@@ -614,7 +614,7 @@ fn run_command(mut cmd: Vec<OsString>) -> crate::error::Result<i32> {
             .map_err(|e| crate::error::Error::fail(crate::tr!("signal-wait-failed", e)))?;
         return Ok(128 + sig as i32);
     }
-    if let Ok(pending) = sigpending() {
+    if let Ok(pending) = crate::os::signal::pending() {
         if let Some(sig) = set.iter().find(|s| pending.contains(*s)) {
             tracing::info!("{}", crate::tr!("stopped-during-setup", sig));
             return Ok(128 + sig as i32);
@@ -623,15 +623,6 @@ fn run_command(mut cmd: Vec<OsString>) -> crate::error::Result<i32> {
     // Still blocked: fork_exec_wait unblocks them once its relay is in place.
     let program = cmd.remove(0);
     Ok(exec::fork_exec_wait(&Invocation::new(program, cmd)))
-}
-
-fn sigpending() -> nix::Result<nix::sys::signal::SigSet> {
-    let mut raw = std::mem::MaybeUninit::<nix::libc::sigset_t>::uninit();
-    // SAFETY: sigpending fills the set it is given.
-    let rc = unsafe { nix::libc::sigpending(raw.as_mut_ptr()) };
-    nix::errno::Errno::result(rc)?;
-    // SAFETY: initialised by a successful sigpending.
-    Ok(unsafe { nix::sys::signal::SigSet::from_sigset_t_unchecked(raw.assume_init()) })
 }
 
 #[cfg(test)]
