@@ -184,7 +184,10 @@ fn env_file() {
     ];
     let seeds = [
         fixture::text("initMaster"),
-        fixture::text_with(&[("U7S_TOKEN", "abcdef.0123456789abcdef"), ("U7S_CONTROLPLANE", "")]),
+        fixture::text_with(&[
+            ("U7S_TOKEN", "abcdef.0123456789abcdef"),
+            ("U7S_CONTROLPLANE", ""),
+        ]),
     ];
     let seeds: Vec<&str> = seeds.iter().map(String::as_str).collect();
     fuzz("env file", &seeds, &tokens, |t| {
