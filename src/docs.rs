@@ -287,6 +287,29 @@ pub const DOCS: &[Doc] = &[
         see_also: &["u7s(1)", "rootlesskit(1)", "nsenter_u7s(1)"],
     },
     Doc {
+        applet: "doctor",
+        build: doctor,
+        environment: &[
+            (
+                "U7S_SYSTEMCTL",
+                "absolute path of systemctl (default /usr/bin/systemctl)",
+            ),
+            (
+                "U7S_KUBECTL",
+                "absolute path of the real kubectl for the node and pod checks (default /usr/bin/kubectl)",
+            ),
+            ADMIN_VARS[0],
+            ADMIN_VARS[1],
+            LOCALE_VAR,
+        ],
+        exit_status: &[
+            ("0", "every check passed (warnings allowed)"),
+            ("1", "a check failed: its [ERROR Name] line says what and how to fix it"),
+            ("2", "a bad option, or run by someone other than root and u7s-admin"),
+        ],
+        see_also: &["u7s(1)", "u7s-kubeadm(1)", "systemctl(1)", "journalctl(1)"],
+    },
+    Doc {
         applet: "haproxy-config",
         build: haproxy_config,
         environment: &[],
@@ -433,6 +456,50 @@ fn verbosity_arg() -> Arg {
         .value_name("N")
         .value_parser(clap::value_parser!(u8))
         .help("verbosity of u7s's own messages on stderr, 0 to 9")
+}
+
+/// `u7s doctor`: the clap definition the applet parses with.
+pub fn doctor() -> Command {
+    Command::new("doctor")
+        .about("check the whole rootless stack and say what is broken and how to fix it")
+        .long_about(
+            "Checks the rootless stack in the order it is built and prints one line per \
+             check: [OK] Name: ..., [WARN] Name: ... or [ERROR Name] ... with the fix. The \
+             checks: u7s.service and the user manager of u7s-admin, lingering, cgroup \
+             delegation, newuidmap and newgidmap (ALT's control facility may restrict them \
+             to a group), the user units u7s-rootlesskit.service and u7s-kubelet.service, the \
+             rootlesskit child (its state files, and the proof that it is u7s-admin's), \
+             slirp4netns, CRI-O's socket and kubelet's health inside the namespaces, the \
+             ports forwarded to the host for the node's role, the node and its kube-system \
+             pods through kubectl (root's own ~/.kube/config, or u7s-admin's), and the expiry \
+             of the certificates in /etc/kubernetes.\n\n\
+             Run it as root or as u7s-admin. Root never follows a symlink of u7s-admin's \
+             and treats everything u7s-admin's processes answer as data. The journal \
+             commands it suggests work for root: systemd keeps the logs of a system user's \
+             user units in the system journal.",
+        )
+        .override_usage("u7s doctor [-o|--output text|json] [--ignore-errors NAME,...]")
+        .disable_version_flag(true)
+        .arg(
+            Arg::new("ignore-errors")
+                .long("ignore-errors")
+                .value_name("NAME,...")
+                .value_delimiter(',')
+                .action(ArgAction::Append)
+                .help(
+                    "report these checks' errors as warnings (names as printed, or all), \
+                     for a host where a known problem is accepted",
+                ),
+        )
+        .arg(
+            Arg::new("output")
+                .short('o')
+                .long("output")
+                .value_name("FORMAT")
+                .value_parser(["text", "json"])
+                .default_value("text")
+                .help("text (one line per check) or json (for scripts)"),
+        )
 }
 
 fn haproxy_config() -> Command {

@@ -19,6 +19,8 @@
 //! - `stack`: the service roles the systemd units run (rootlesskit, crio, kubelet, start/stop);
 //! - `settings`: host facts and everything derived from them (registry, networks, env file);
 //! - `yaml`: YAML behind one module;
+//! - `doctor`: `u7s doctor`, the checks of the whole stack and their report;
+//! - `systemd`: unit states as `systemctl show` gives them, sd_notify, journal commands;
 //! - `docs`: usage, environment and exit status of every applet as clap commands, the
 //!   source of `--help`, the man pages and shell completions.
 
@@ -26,6 +28,7 @@ pub mod applets;
 pub mod argv;
 pub mod cni;
 pub mod docs;
+pub mod doctor;
 pub mod error;
 pub mod exec;
 pub mod flow;
@@ -42,6 +45,7 @@ pub mod pty;
 pub mod settings;
 pub mod stack;
 pub mod subids;
+pub mod systemd;
 pub mod tools;
 pub mod users;
 pub mod yaml;

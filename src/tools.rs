@@ -212,6 +212,27 @@ pub fn next_depth() -> Result<u32, ToolError> {
     Ok(depth + 1)
 }
 
+/// The ALT package that installs `tool`. Kubernetes comes per minor version
+/// (`kubernetes1.31-kubeadm`, `-kubelet`, `-client`, `-crio`, as podsec-k8s
+/// installs them); with no minor known, `1.NN` stands for it.
+pub fn alt_package(tool: &str, minor: Option<u32>) -> String {
+    let kube = |suffix: &str| match minor {
+        Some(m) => format!("kubernetes1.{m}-{suffix}"),
+        None => format!("kubernetes1.NN-{suffix}"),
+    };
+    match tool {
+        "kubeadm" => kube("kubeadm"),
+        "kubelet" => kube("kubelet"),
+        "kubectl" => kube("client"),
+        "crio" => kube("crio"),
+        "newuidmap" | "newgidmap" => "shadow-submap".into(),
+        "useradd" | "groupadd" => "shadow-utils".into(),
+        "systemctl" | "loginctl" => "systemd".into(),
+        "rootlessctl" => "rootlesskit".into(),
+        other => other.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,6 +250,15 @@ mod tests {
         std::fs::write(&p, "#!/bin/sh\n").unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
         p
+    }
+
+    #[test]
+    fn alt_packages_per_minor() {
+        assert_eq!(alt_package("kubeadm", Some(31)), "kubernetes1.31-kubeadm");
+        assert_eq!(alt_package("kubectl", Some(26)), "kubernetes1.26-client");
+        assert_eq!(alt_package("crio", None), "kubernetes1.NN-crio");
+        assert_eq!(alt_package("newuidmap", Some(31)), "shadow-submap");
+        assert_eq!(alt_package("slirp4netns", None), "slirp4netns");
     }
 
     #[test]

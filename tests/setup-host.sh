@@ -2,7 +2,7 @@
 # Prepares this host for the end-to-end tests, idempotently, as root:
 # Debian's rootlesskit, slirp4netns, uidmap (newuidmap), iproute2, util-linux
 # (nsenter, setpriv; unshare for the package build with no network), tar, rpm
-# (rpmbuild), debootstrap and systemd-container (systemd-nspawn, for
+# (rpmbuild), kubernetes-client (the real kubectl), debootstrap and systemd-container (systemd-nspawn, for
 # the tests under a real systemd), the u7s-admin system user with subuid/subgid ranges, a
 # usable /dev/net/tun, and u7s-admin's runtime dir (no systemd-logind here).
 set -euo pipefail
@@ -17,7 +17,8 @@ for pkg_bin in rootlesskit:/usr/bin/rootlesskit slirp4netns:/usr/bin/slirp4netns
                uidmap:/usr/bin/newuidmap iproute2:/usr/sbin/ip util-linux:/usr/bin/nsenter \
                util-linux:/usr/bin/unshare tar:/usr/bin/tar \
                python3:/usr/bin/python3 haproxy:/usr/sbin/haproxy rpm:/usr/bin/rpmbuild man-db:/usr/bin/man \
-               debootstrap:/usr/sbin/debootstrap systemd-container:/usr/bin/systemd-nspawn; do
+               debootstrap:/usr/sbin/debootstrap systemd-container:/usr/bin/systemd-nspawn \
+               kubernetes-client:/usr/bin/kubectl; do
     [ -x "${pkg_bin#*:}" ] || need+=("${pkg_bin%%:*}")
 done
 if [ ${#need[@]} -gt 0 ]; then

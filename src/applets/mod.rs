@@ -6,6 +6,7 @@ use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
 mod crio;
+mod doctor;
 mod generate_docs;
 mod haproxy;
 mod init_crio;
@@ -61,6 +62,11 @@ pub const APPLETS: &[(&str, &str, Main)] = &[
         "rootlesskit",
         "service role (u7s-admin): rootlesskit with the podsec setup inside, then COMMAND",
         rootlesskit::main,
+    ),
+    (
+        "doctor",
+        "check the whole rootless stack; one line per check, with the fix",
+        doctor::main,
     ),
     (
         "haproxy-config",

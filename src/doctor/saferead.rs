@@ -1,0 +1,133 @@
+//! Reading a file by absolute path without following a symlink anywhere in
+//! it: every component is opened with O_NOFOLLOW from the fd of its parent,
+//! so a link planted by u7s-admin (it owns parts of /etc/kubernetes and
+//! /etc/podsec on hosts that ran podsec-k8s) makes the read fail instead of
+//! reading what it points at. The file must be regular and small.
+
+use std::io::Read;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path};
+
+use nix::fcntl::{openat, OFlag};
+use nix::sys::stat::Mode;
+
+/// The largest file read this way.
+pub const MAX: u64 = 1 << 20;
+
+fn open_beneath(path: &Path, last: OFlag) -> std::io::Result<OwnedFd> {
+    use std::io::{Error, ErrorKind};
+    if !path.is_absolute() {
+        return Err(Error::new(ErrorKind::InvalidInput, "not an absolute path"));
+    }
+    let dir_flags = OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_RDONLY;
+    let root = nix::fcntl::open("/", dir_flags, Mode::empty())?;
+    // SAFETY: `open` returned a new fd that nothing else owns.
+    let mut fd = unsafe { OwnedFd::from_raw_fd(root) };
+    let names: Vec<_> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(Ok(n)),
+            Component::RootDir | Component::CurDir => None,
+            _ => Some(Err(Error::new(ErrorKind::InvalidInput, "'..' in path"))),
+        })
+        .collect::<Result<_, _>>()?;
+    for (i, name) in names.iter().enumerate() {
+        let flags = if i + 1 == names.len() {
+            last
+        } else {
+            dir_flags
+        };
+        use std::os::fd::AsRawFd;
+        let next = openat(Some(fd.as_raw_fd()), *name, flags, Mode::empty())?;
+        // SAFETY: as above.
+        fd = unsafe { OwnedFd::from_raw_fd(next) };
+    }
+    Ok(fd)
+}
+
+/// The text of the regular file at `path`; `Ok(None)` when it does not exist.
+pub fn read(path: &Path) -> std::io::Result<Option<String>> {
+    use std::io::{Error, ErrorKind};
+    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    let fd = match open_beneath(path, flags) {
+        Ok(fd) => fd,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut file = std::fs::File::from(fd);
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(Error::new(ErrorKind::InvalidData, "not a regular file"));
+    }
+    if meta.size() > MAX {
+        return Err(Error::new(ErrorKind::InvalidData, "too large"));
+    }
+    let mut bytes = Vec::new();
+    file.by_ref().take(MAX + 1).read_to_end(&mut bytes)?;
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| Error::new(ErrorKind::InvalidData, "not UTF-8"))
+}
+
+/// The names in the directory at `path` (no symlink followed on the way).
+pub fn list(path: &Path) -> std::io::Result<Vec<String>> {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    use std::os::fd::AsRawFd;
+    let fd = open_beneath(path, flags)?;
+    // The fd's own directory, whatever its path has become meanwhile.
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(format!("/proc/self/fd/{}", fd.as_raw_fd()))?.flatten() {
+        names.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Whether `path` and every directory above it belong to root and cannot be
+/// written by anyone else, with no symlink among them: a file only root can
+/// have put there (root's kubeconfig, before root's kubectl reads it).
+pub fn only_root_can_write(path: &Path) -> bool {
+    let mut at = std::path::PathBuf::from("/");
+    let ok = |p: &Path| match std::fs::symlink_metadata(p) {
+        Ok(m) => !m.file_type().is_symlink() && m.uid() == 0 && m.mode() & 0o022 == 0,
+        Err(_) => false,
+    };
+    if !ok(&at) {
+        return false;
+    }
+    for c in path.components() {
+        if let Component::Normal(n) = c {
+            at.push(n);
+            if !ok(&at) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symlinks_anywhere_in_the_path_are_refused() {
+        let dir = std::env::temp_dir().join(format!("u7s-saferead-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("real")).unwrap();
+        std::fs::write(dir.join("real/f"), "data").unwrap();
+        std::os::unix::fs::symlink(dir.join("real"), dir.join("link")).unwrap();
+        std::os::unix::fs::symlink(dir.join("real/f"), dir.join("real/g")).unwrap();
+        assert_eq!(read(&dir.join("real/f")).unwrap().as_deref(), Some("data"));
+        assert_eq!(read(&dir.join("real/none")).unwrap(), None);
+        assert!(read(&dir.join("link/f")).is_err(), "a linked directory");
+        assert!(read(&dir.join("real/g")).is_err(), "a linked file");
+        assert!(read(&dir.join("real")).is_err(), "a directory");
+        assert!(read(Path::new("real/f")).is_err(), "relative");
+        assert!(read(&dir.join("real/../real/f")).is_err(), "..");
+        assert_eq!(list(&dir.join("real")).unwrap(), ["f", "g"]);
+        assert!(list(&dir.join("link")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
