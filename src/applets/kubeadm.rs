@@ -103,7 +103,12 @@ fn inside(args: Vec<OsString>) -> Result<i32> {
 pub fn main(args: Vec<OsString>) -> i32 {
     crate::log::init("kubeadm", crate::log::peek_verbosity(&args).unwrap_or(0));
     error::exit(match route(&args) {
-        Route::Direct => real_tool(Tool::Kubeadm, args).map(|inv| exec::exec(&inv)),
+        Route::Direct => {
+            match super::kubeadm_help::section_for(&args, subcommand(&args).as_deref()) {
+                Some(section) => super::kubeadm_help::run(args, section),
+                None => real_tool(Tool::Kubeadm, args).map(|inv| exec::exec(&inv)),
+            }
+        }
         Route::Own(cmd) => own(&cmd, args),
         Route::Reset => flow::reset(&LinuxOs::from_env(), &args).map(|()| 0),
         Route::Inside => inside(args),

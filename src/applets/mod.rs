@@ -12,6 +12,7 @@ mod haproxy;
 mod init_crio;
 mod inside;
 mod kubeadm;
+mod kubeadm_help;
 mod kubectl;
 mod kubelet;
 mod leading;
@@ -22,6 +23,7 @@ mod rootlesskit;
 mod service;
 
 pub use inside::run_inside;
+pub use kubeadm::subcommand as kubeadm_subcommand;
 
 use crate::exec::Invocation;
 use crate::tools::{self, Tool};

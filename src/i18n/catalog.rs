@@ -69,6 +69,8 @@ pub static CATALOG: &[Entry] = &[
     e!("wait-failed", "waiting for pid {} failed: {}", "ошибка ожидания процесса {}: {}"),
     e!("pty-failed", "cannot set up a pseudo-terminal for the command: {}", "не удалось подготовить псевдотерминал для команды: {}"),
     e!("confine-failed", "cannot isolate the command from this session ({}): {}", "не удалось отделить команду от этого сеанса ({}): {}"),
+    // kubeadm --help through the shim (admin)
+    e!("help-no-kubeadm", "{}; so kubeadm's own help is missing (on ALT: apt-get install {})", "{}; поэтому справки самого kubeadm нет (в ALT: apt-get install {})"),
     // u7s doctor (admin)
     e!("doctor-who", "u7s doctor runs as root or as {}", "u7s doctor запускается от root или от {}"),
     e!("doc-ignored", "{} (error ignored)", "{} (ошибка пропущена)"),
