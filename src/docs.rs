@@ -354,7 +354,8 @@ fn kubeadm() -> Command {
          kubeadm configuration, prepares the host, starts the rootless stack of the \
          u7s-admin user (rootlesskit, slirp4netns, cri-o, kubelet) and runs the real kubeadm \
          inside its namespaces. --dry-run prints the settings, the configuration and the \
-         host steps and changes nothing.\n\n\
+         host steps and changes nothing. The help of init and join ends with a section on \
+         the variables u7s adds.\n\n\
          Help, version and completion run the real kubeadm directly. Every other subcommand \
          (token, reset, certs, upgrade, ...) runs the real kubeadm inside the namespaces \
          with the arguments byte for byte. -v N (0..9) also sets u7s's own verbosity.",
@@ -511,8 +512,8 @@ pub fn generate_docs() -> Command {
     Command::new("generate-docs")
         .about("write the man pages and shell completions of u7s into OUTDIR")
         .long_about(
-            "Writes OUTDIR/man/man1/*.1, OUTDIR/completions/bash/u7s and \
-             OUTDIR/completions/zsh/_u7s, generated from the same command definitions \
+            "Writes OUTDIR/man/man1/*.1, OUTDIR/man/ru/man1/*.1 (Russian), \
+             OUTDIR/completions/bash/u7s and OUTDIR/completions/zsh/_u7s, generated from the same command definitions \
              the binary uses. A build step (make install runs it).",
         )
         .disable_version_flag(true)
@@ -644,23 +645,34 @@ fn roff_text(text: &str) -> String {
     }
 }
 
-/// `.TP` paragraphs: a bold tag and its text.
-fn roff_list(out: &mut String, heading: &str, rows: &[(&str, &str)]) {
+/// `.TP` paragraphs: a bold tag and its text (both in `lang`; a tag that is
+/// a name, like a variable, stays as it is).
+fn roff_list(out: &mut String, heading: &'static str, rows: &[(&str, &str)], lang: ManLang) {
     if rows.is_empty() {
         return;
     }
-    let _ = writeln!(out, ".SH \"{heading}\"");
+    let _ = writeln!(out, ".SH \"{}\"", lang.heading(heading));
     for (tag, text) in rows {
-        let _ = writeln!(out, ".TP\n\\fB{}\\fR\n{}", roff_text(tag), roff_text(text));
+        let tag = if lang == ManLang::Ru && crate::docs_ru::has(tag) {
+            crate::docs_ru::ru(tag)
+        } else {
+            tag.to_string()
+        };
+        let _ = writeln!(
+            out,
+            ".TP\n\\fB{}\\fR\n{}",
+            roff_text(&tag),
+            roff_text(&lang.text(text))
+        );
     }
 }
 
 /// `name(1)` references as `\fBname\fR(1), ...`.
-fn roff_refs(out: &mut String, refs: &[String]) {
+fn roff_refs(out: &mut String, refs: &[String], lang: ManLang) {
     if refs.is_empty() {
         return;
     }
-    out.push_str(".SH \"SEE ALSO\"\n");
+    let _ = writeln!(out, ".SH \"{}\"", lang.heading("SEE ALSO"));
     let list: Vec<String> = refs
         .iter()
         .map(|r| match r.split_once('(') {
@@ -671,13 +683,55 @@ fn roff_refs(out: &mut String, refs: &[String]) {
     let _ = writeln!(out, "{}", list.join(",\n"));
 }
 
-fn man_head(cmd: Command, page: &str) -> io::Result<(Vec<u8>, bool)> {
+/// The language of a man page: English (`man/man1`) or Russian (`man/ru/man1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManLang {
+    En,
+    Ru,
+}
+
+impl ManLang {
+    /// A text of these docs in this language.
+    fn text(self, en: &str) -> String {
+        match self {
+            ManLang::En => en.to_owned(),
+            ManLang::Ru => crate::docs_ru::ru(en),
+        }
+    }
+
+    /// A section heading of our own.
+    fn heading(self, en: &'static str) -> &'static str {
+        match (self, en) {
+            (ManLang::En, _) => en,
+            (ManLang::Ru, "ENVIRONMENT") => "ОКРУЖЕНИЕ",
+            (ManLang::Ru, "EXIT STATUS") => "КОД ЗАВЕРШЕНИЯ",
+            (ManLang::Ru, "SEE ALSO") => "СМОТРИТЕ ТАКЖЕ",
+            (ManLang::Ru, "APPLETS") => "АППЛЕТЫ",
+            (ManLang::Ru, other) => other,
+        }
+    }
+
+    /// The folder of its pages under the docs output.
+    pub fn dir(self) -> &'static str {
+        match self {
+            ManLang::En => "man/man1",
+            ManLang::Ru => "man/ru/man1",
+        }
+    }
+}
+
+fn man_head(cmd: Command, page: &str, lang: ManLang) -> io::Result<(Vec<u8>, bool)> {
+    let mut cmd = cmd;
+    cmd.build();
+    if lang == ManLang::Ru {
+        cmd = crate::docs_ru::localize(cmd);
+    }
     let has_args = cmd.get_arguments().any(|a| !a.is_hide_set());
     let man = Man::new(cmd)
         .title(page.to_uppercase())
         .section("1")
         .source(format!("u7s {VERSION}"))
-        .manual("u7s manual");
+        .manual(lang.text("u7s manual"));
     let mut out = Vec::new();
     man.render_title(&mut out)?;
     man.render_name_section(&mut out)?;
@@ -686,43 +740,67 @@ fn man_head(cmd: Command, page: &str) -> io::Result<(Vec<u8>, bool)> {
     if has_args {
         man.render_options_section(&mut out)?;
     }
+    if lang == ManLang::Ru {
+        let mut text = String::from_utf8_lossy(&out).into_owned();
+        for (en, ru) in crate::docs_ru::HEADINGS {
+            text = text.replace(&format!("{en}\n"), &format!("{ru}\n"));
+        }
+        out = text.into_bytes();
+    }
     Ok((out, has_args))
 }
 
 /// The roff source of `applet`'s page.
 pub fn man_page(applet: &str) -> io::Result<Vec<u8>> {
+    man_page_in(applet, ManLang::En)
+}
+
+/// The roff source of `applet`'s page in `lang`.
+pub fn man_page_in(applet: &str, lang: ManLang) -> io::Result<Vec<u8>> {
     let cmd = applet_command(applet)
         .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no applet {applet}")))?;
     let page = page_name(applet);
-    let (mut out, _) = man_head(cmd, &page)?;
+    let (mut out, _) = man_head(cmd, &page, lang)?;
     let mut tail = String::new();
     let mut refs = vec!["u7s(1)".to_owned()];
     if let Some(doc) = doc(applet) {
-        roff_list(&mut tail, "ENVIRONMENT", doc.environment);
-        roff_list(&mut tail, "EXIT STATUS", doc.exit_status);
+        roff_list(&mut tail, "ENVIRONMENT", doc.environment, lang);
+        roff_list(&mut tail, "EXIT STATUS", doc.exit_status, lang);
         refs = doc.see_also.iter().map(|s| s.to_string()).collect();
     }
-    roff_refs(&mut tail, &refs);
+    roff_refs(&mut tail, &refs, lang);
     out.extend_from_slice(tail.as_bytes());
     Ok(out)
 }
 
 /// The roff source of `u7s.1`: the dispatcher and the list of applets.
 pub fn u7s_man_page() -> io::Result<Vec<u8>> {
-    let (mut out, _) = man_head(u7s(), "u7s")?;
+    u7s_man_page_in(ManLang::En)
+}
+
+/// `u7s.1` in `lang`.
+pub fn u7s_man_page_in(lang: ManLang) -> io::Result<Vec<u8>> {
+    let (mut out, _) = man_head(u7s(), "u7s", lang)?;
     let mut tail = String::new();
+    let see = lang.text("see");
     let rows: Vec<(String, String)> = applets::APPLETS
         .iter()
         .filter(|(name, _, _)| !applets::is_hidden(name))
         .map(|(name, about, _)| {
             (
                 name.to_string(),
-                format!("{about}; see {}(1)", page_name(name)),
+                format!("{}; {see} {}(1)", lang.text(about), page_name(name)),
             )
         })
         .collect();
     let rows: Vec<(&str, &str)> = rows.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-    roff_list(&mut tail, "APPLETS", &rows);
+    // Already in `lang`: a translation of a translation is the same text.
+    roff_list(&mut tail, "APPLETS", &rows, ManLang::En);
+    let mut tail = tail.replacen(
+        ".SH \"APPLETS\"",
+        &format!(".SH \"{}\"", lang.heading("APPLETS")),
+        1,
+    );
     roff_list(
         &mut tail,
         "EXIT STATUS",
@@ -730,13 +808,14 @@ pub fn u7s_man_page() -> io::Result<Vec<u8>> {
             ("the applet's own", "the applet's exit status"),
             ("2", "no applet or an unknown applet was named"),
         ],
+        lang,
     );
     let refs: Vec<String> = applets::APPLETS
         .iter()
         .filter(|(name, _, _)| !applets::is_hidden(name))
         .map(|(name, _, _)| format!("{}(1)", page_name(name)))
         .collect();
-    roff_refs(&mut tail, &refs);
+    roff_refs(&mut tail, &refs, lang);
     out.extend_from_slice(tail.as_bytes());
     Ok(out)
 }
@@ -760,14 +839,20 @@ fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Writes every man page and completion script under `outdir`; returns the
 /// files written, relative to `outdir`.
 pub fn write_all(outdir: &Path) -> io::Result<Vec<PathBuf>> {
-    let mut files: Vec<(PathBuf, Vec<u8>)> =
-        vec![(PathBuf::from("man/man1/u7s.1"), u7s_man_page()?)];
-    for (name, _, _) in applets::APPLETS {
-        if applets::is_hidden(name) {
-            continue;
+    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    for lang in [ManLang::En, ManLang::Ru] {
+        let dir = lang.dir();
+        files.push((
+            PathBuf::from(format!("{dir}/u7s.1")),
+            u7s_man_page_in(lang)?,
+        ));
+        for (name, _, _) in applets::APPLETS {
+            if applets::is_hidden(name) {
+                continue;
+            }
+            let path = PathBuf::from(format!("{dir}/{}.1", page_name(name)));
+            files.push((path, man_page_in(name, lang)?));
         }
-        let path = PathBuf::from(format!("man/man1/{}.1", page_name(name)));
-        files.push((path, man_page(name)?));
     }
     files.push((
         PathBuf::from("completions/bash/u7s"),

@@ -28,6 +28,7 @@ pub mod applets;
 pub mod argv;
 pub mod cni;
 pub mod docs;
+pub mod docs_ru;
 pub mod doctor;
 pub mod error;
 pub mod exec;

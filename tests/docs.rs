@@ -95,6 +95,69 @@ fn every_man_page_renders_without_warnings() {
             "{page}.1 title:\n{rendered}"
         );
     }
+    // The same pages in Russian, from the same definitions (src/docs_ru.rs).
+    let mut russian: Vec<String> = std::fs::read_dir(docs.join("man/ru/man1"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    russian.sort();
+    assert_eq!(russian, found, "a Russian page for every English one");
+    for page in &russian {
+        let path = docs.join(format!("man/ru/man1/{page}"));
+        let out = run(Command::new(man.as_ref().unwrap())
+            .arg("--warnings")
+            .arg("-l")
+            .arg(&path)
+            .env("MANPAGER", "cat")
+            .env("PAGER", "cat")
+            .env("MANWIDTH", "80")
+            .env("LC_ALL", "C.UTF-8"));
+        assert!(
+            out.status.success(),
+            "man -l ru/{page}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(text(&out.stderr), "", "man -l ru/{page} warns");
+        let rendered = text(&out.stdout);
+        for heading in ["ИМЯ", "ОБЗОР", "ОПИСАНИЕ", "СМОТРИТЕ ТАКЖЕ"] {
+            assert!(
+                rendered.lines().any(|l| l == heading),
+                "ru/{page} has no {heading}:\n{rendered}"
+            );
+        }
+        // Russian prose, not English left over.
+        let description: String = rendered
+            .split("ОПИСАНИЕ")
+            .nth(1)
+            .unwrap_or("")
+            .chars()
+            .take(400)
+            .collect();
+        assert!(
+            description.chars().any(|c| ('а'..='я').contains(&c)),
+            "ru/{page}:\n{rendered}"
+        );
+    }
+    let ru_kubeadm = text(
+        &run(Command::new(man.as_ref().unwrap())
+            .args(["-l"])
+            .arg(docs.join("man/ru/man1/u7s-kubeadm.1"))
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "200")
+            .env("LC_ALL", "C.UTF-8"))
+        .stdout,
+    );
+    for needle in [
+        "ОКРУЖЕНИЕ",
+        "U7S_REGISTRY",
+        "регистратор образов",
+        "КОД ЗАВЕРШЕНИЯ",
+    ] {
+        assert!(
+            ru_kubeadm.contains(needle),
+            "{needle} missing:\n{ru_kubeadm}"
+        );
+    }
     let kubeadm = text(
         &run(Command::new(man.as_ref().unwrap())
             .args(["-l"])
@@ -216,6 +279,11 @@ fn install_docs_lays_out_pages_and_completions_read_only() {
         .iter()
         .map(|p| dest.join(format!("usr/share/man/man1/{p}.1")))
         .collect();
+    files.extend(
+        PAGES
+            .iter()
+            .map(|p| dest.join(format!("usr/share/man/ru/man1/{p}.1"))),
+    );
     files.push(dest.join("usr/share/bash-completion/completions/u7s"));
     files.push(dest.join("usr/share/zsh/site-functions/_u7s"));
     for file in &files {

@@ -733,11 +733,13 @@ fn rpmbuild_offline_gives_a_root_owned_package_with_everything_the_spec_names() 
         "u7s-rootlessctl",
         "u7s-haproxy-config",
     ] {
-        let stem = format!("/usr/share/man/man1/{page}.1");
-        let found = entries
-            .iter()
-            .any(|e| e.path == stem || e.path.starts_with(&format!("{stem}.")));
-        assert!(found, "{page}.1 missing:\n{listing}");
+        for dir in ["man1", "ru/man1"] {
+            let stem = format!("/usr/share/man/{dir}/{page}.1");
+            let found = entries
+                .iter()
+                .any(|e| e.path == stem || e.path.starts_with(&format!("{stem}.")));
+            assert!(found, "{dir}/{page}.1 missing:\n{listing}");
+        }
     }
     for file in [
         "/usr/share/bash-completion/completions/u7s",
