@@ -707,6 +707,7 @@ impl ManLang {
             (ManLang::Ru, "EXIT STATUS") => "КОД ЗАВЕРШЕНИЯ",
             (ManLang::Ru, "SEE ALSO") => "СМОТРИТЕ ТАКЖЕ",
             (ManLang::Ru, "APPLETS") => "АППЛЕТЫ",
+            (ManLang::Ru, "PREFLIGHT CHECKS") => "ПРЕДВАРИТЕЛЬНЫЕ ПРОВЕРКИ",
             (ManLang::Ru, other) => other,
         }
     }
@@ -763,6 +764,14 @@ pub fn man_page_in(applet: &str, lang: ManLang) -> io::Result<Vec<u8>> {
     let (mut out, _) = man_head(cmd, &page, lang)?;
     let mut tail = String::new();
     let mut refs = vec!["u7s(1)".to_owned()];
+    if applet == "kubeadm" {
+        roff_list(
+            &mut tail,
+            "PREFLIGHT CHECKS",
+            crate::flow::preflight::NAMES,
+            lang,
+        );
+    }
     if let Some(doc) = doc(applet) {
         roff_list(&mut tail, "ENVIRONMENT", doc.environment, lang);
         roff_list(&mut tail, "EXIT STATUS", doc.exit_status, lang);

@@ -100,6 +100,17 @@ pub static RU: &[(&str, &str)] = &[
     ("Writes OUTDIR/man/man1/*.1, OUTDIR/man/ru/man1/*.1 (Russian), OUTDIR/completions/bash/u7s and OUTDIR/completions/zsh/_u7s, generated from the same command definitions the binary uses. A build step (make install runs it).",
      "Записывает OUTDIR/man/man1/*.1, OUTDIR/man/ru/man1/*.1, OUTDIR/completions/bash/u7s и OUTDIR/completions/zsh/_u7s, созданные из тех же описаний команд, которыми пользуется сама программа. Шаг сборки (его выполняет make install)."),
     ("the folder to write into (created if missing)", "каталог для записи (создаётся, если его нет)"),
+    // preflight checks (kubeadm's page)
+    ("kubeadm init and join run as root", "kubeadm init и join запущены от root"),
+    ("the real tool is installed where u7s looks for it (kubeadm, kubelet, kubectl, crio, crun, conmon, rootlesskit, slirp4netns, newuidmap, ...)",
+     "настоящая программа установлена там, где её ищет u7s (kubeadm, kubelet, kubectl, crio, crun, conmon, rootlesskit, slirp4netns, newuidmap, ...)"),
+    ("unprivileged user namespaces are enabled", "непривилегированные пространства имён пользователей включены"),
+    ("/dev/net/tun exists and u7s-admin can open it", "/dev/net/tun существует, и u7s-admin может его открыть"),
+    ("cgroup v2, with controllers delegated to systemd user managers", "cgroup v2, контроллеры делегированы пользовательским менеджерам systemd"),
+    ("lingering is on for u7s-admin", "для u7s-admin включён linger"),
+    ("no etcd data of an earlier cluster", "нет данных etcd прежнего кластера"),
+    ("no u7s cluster runs on this host yet", "на этом узле ещё не работает кластер u7s"),
+    ("the host ports the node forwards are free", "порты узла, которые он пробрасывает, свободны"),
     // environment
     ("1 shows u7s's debug messages on stderr, as -v 3 would", "1 — отладочные сообщения u7s в stderr, как при -v 3"),
     ("absolute path of iproute2's ip (default /sbin/ip)", "абсолютный путь ip из iproute2 (по умолчанию /sbin/ip)"),
@@ -265,6 +276,11 @@ pub fn all_texts() -> Vec<String> {
             out.extend(texts(&cmd));
         }
     }
+    out.extend(
+        crate::flow::preflight::NAMES
+            .iter()
+            .map(|(_, meaning)| meaning.to_string()),
+    );
     for doc in docs::DOCS {
         out.extend(doc.environment.iter().map(|(_, m)| m.to_string()));
         for (tag, meaning) in doc.exit_status {

@@ -166,10 +166,15 @@ fn every_man_page_renders_without_warnings() {
             .env("MANWIDTH", "200"))
         .stdout,
     );
+    // Every preflight name --ignore-preflight-errors takes, as in --help.
+    for (name, _) in u7s::flow::preflight::NAMES {
+        assert!(kubeadm.contains(name), "{name} missing:\n{kubeadm}");
+    }
     for needle in [
         "ENVIRONMENT",
         "U7S_KUBEADM",
         "EXIT STATUS",
+        "PREFLIGHT CHECKS",
         "kubeadm [ARGS]...",
     ] {
         assert!(kubeadm.contains(needle), "{needle} missing:\n{kubeadm}");

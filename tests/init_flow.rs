@@ -411,15 +411,40 @@ fn every_preflight_failure_is_one_line_exit_1_and_changes_nothing() {
         assert_eq!(out.status.code(), Some(1), "{tag}");
         assert!(out.stdout.is_empty(), "{tag}");
         let err = text(&out.stderr);
-        let failures: Vec<&str> = err.lines().filter(|l| l.contains("[preflight]")).collect();
+        // kubeadm's format: `[ERROR Name]: text`, the name one that
+        // --ignore-preflight-errors takes.
+        let failures: Vec<&str> = err.lines().filter(|l| l.starts_with("[ERROR ")).collect();
         assert_eq!(failures.len(), 1, "{tag}: exactly one failure line:\n{err}");
         assert!(
             failures[0].contains(needle),
             "{tag}: {needle:?} not in {:?}",
             failures[0]
         );
+        let name = failures[0]
+            .strip_prefix("[ERROR ")
+            .and_then(|l| l.split_once("]: "))
+            .map(|(name, _)| name.to_owned())
+            .unwrap_or_else(|| panic!("{tag}: not [ERROR Name]: ... {:?}", failures[0]));
+        assert!(
+            err.contains(&format!("--ignore-preflight-errors={name}")),
+            "{tag}: the summary names {name}:\n{err}"
+        );
         assert_eq!(before, h.tree.snapshot(), "{tag}: the host changed");
         assert!(h.record("kubeadm").is_empty(), "{tag}: kubeadm ran");
+        // The name is one --ignore-preflight-errors accepts: the failure
+        // becomes `[WARNING Name]: ...` and the preflight passes.
+        let ignore = format!("--ignore-preflight-errors=Port,{name}");
+        let out = h.kubeadm(&["init", &ignore]);
+        let err = text(&out.stderr);
+        assert!(
+            !err.lines().any(|l| l.starts_with("[ERROR ")),
+            "{tag}: still an error with {ignore}:\n{err}"
+        );
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&format!("[WARNING {name}]: "))),
+            "{tag}: no [WARNING {name}] line:\n{err}"
+        );
     }
 }
 

@@ -54,6 +54,10 @@ fn help_of_init_and_join_is_kubeadms_then_the_u7s_section() {
             stdout.contains(&format!("kubeadm {sub} runs as root")),
             "{stdout}"
         );
+        // The preflight names --ignore-preflight-errors takes.
+        for name in ["DevNetTun", "CgroupDelegation", "Linger", "Port"] {
+            assert!(stdout[ours..].contains(name), "{name}: {stdout}");
+        }
         assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
     }
     // Other subcommands' help is kubeadm's alone.

@@ -220,14 +220,18 @@ fn progress_titles_and_preflight_failures_follow_the_locale() {
     assert_eq!(ru_lines.len(), en_lines.len(), "{ru}\n{en}");
     assert!(ru_lines[0].ends_with("] Проверка хоста"), "{ru}");
     assert!(en_lines[0].ends_with("] Checking the host"), "{en}");
+    // kubeadm's format, the check name untranslated, the text in the language.
     assert!(
-        ru.contains(
-            "kubeadm: error: [preflight] /dev/net/tun отсутствует; выполните: modprobe tun\n"
-        ),
+        ru.contains("\n[ERROR DevNetTun]: /dev/net/tun отсутствует; выполните: modprobe tun\n"),
         "{ru}"
     );
     assert!(
-        en.contains("kubeadm: error: [preflight] /dev/net/tun is missing; run: modprobe tun\n"),
+        en.contains("\n[ERROR DevNetTun]: /dev/net/tun is missing; run: modprobe tun\n"),
+        "{en}"
+    );
+    // ALT's package of the chosen minor (U7S_KUBEVERSION v1.30.5).
+    assert!(
+        en.contains("[ERROR FileExisting-kubeadm]: kubeadm is not installed at /nonexistent/kubeadm; install it (apt-get install kubernetes1.30-kubeadm)"),
         "{en}"
     );
     let last_ru = ru_lines.last().unwrap();

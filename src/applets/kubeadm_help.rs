@@ -71,6 +71,14 @@ pub fn section(subcommand: Option<&str>) -> String {
             out.push_str(&wrap(&crate::error::one_line(meaning), 22, 80));
         }
     }
+    out.push_str(
+        "\n  Preflight checks, by the names --ignore-preflight-errors takes (or all):\n    ",
+    );
+    let names: Vec<&str> = crate::flow::preflight::NAMES
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    out.push_str(&wrap(&names.join(", "), 4, 80));
     let _ = writeln!(
         out,
         "\n  Settings go to {} (root's, 0600) and to\n  \
@@ -154,5 +162,8 @@ mod tests {
         assert!(text.contains("/etc/podsec/u7s/config/env"), "{text}");
         assert!(text.contains("kubeadm init runs as root"), "{text}");
         assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+        for (name, _) in crate::flow::preflight::NAMES {
+            assert!(text.contains(name), "{name} missing:\n{text}");
+        }
     }
 }

@@ -92,7 +92,9 @@ impl<'a> Executor<'a> {
                     ),
                 });
             }
-            tracing::info!(
+            // At the default verbosity: a step may take minutes.
+            tracing::warn!(
+                target: crate::log::PROGRESS,
                 "[{n}/{total}] {}",
                 crate::tr!("step-done", format!("{:.1}", start.elapsed().as_secs_f64()))
             );
@@ -113,11 +115,16 @@ impl<'a> Executor<'a> {
         if failures.is_empty() {
             return Ok(());
         }
-        // Each failure on its own line, then the step's one-line summary.
+        // Each failure on its own line, as kubeadm prints them, then the
+        // step's one-line summary with the names to ignore them by.
         for failure in &failures {
-            tracing::error!("{failure}");
+            tracing::error!(target: crate::log::PROGRESS, "{failure}");
         }
-        bail!("{}", crate::tr!("preflight-failed", failures.len()))
+        let names: Vec<&str> = failures.iter().map(|f| f.name.as_str()).collect();
+        bail!(
+            "{}",
+            crate::tr!("preflight-failed", failures.len(), names.join(","))
+        )
     }
 
     /// `path` in `domain`, as the OS layer takes it.
@@ -204,14 +211,23 @@ impl<'a> Executor<'a> {
     fn move_aside(&self, at: At) -> Result<()> {
         let suffix = format!(".u7s-backup-{}", self.stamp);
         if let Some(backup) = self.os.move_aside(at, &suffix)? {
-            tracing::info!("{}", crate::tr!("moved-aside", at.path, backup));
+            tracing::warn!(target: crate::log::PROGRESS, "{}", crate::tr!("moved-aside", at.path, backup));
         }
         Ok(())
     }
 
     fn wait_for(&self, at: At, timeout: Duration) -> Result<()> {
         let start = self.os.now();
+        let mut said = false;
         while self.os.stat(at)?.is_none() {
+            if !said {
+                tracing::warn!(
+                    target: crate::log::PROGRESS,
+                    "{}",
+                    crate::tr!("waiting-for", at.path, timeout.as_secs())
+                );
+                said = true;
+            }
             let waited = self.os.now().duration_since(start).unwrap_or_default();
             if waited > timeout {
                 bail!(
@@ -268,7 +284,8 @@ impl<'a> Executor<'a> {
                 return Ok(());
             }
             if attempt < tries {
-                tracing::info!(
+                tracing::warn!(
+                    target: crate::log::PROGRESS,
                     "{}",
                     crate::tr!(
                         "retrying",

@@ -60,11 +60,12 @@ impl Check {
                 if os.executable(Path::new(path)) {
                     Ok(())
                 } else {
+                    let minor = chosen_minor(os);
                     Err(crate::tr!(
                         "pf-tool",
                         tool,
                         path,
-                        tool,
+                        crate::tools::alt_package(tool, minor),
                         tool.to_ascii_uppercase()
                     ))
                 }
@@ -251,26 +252,80 @@ pub fn ignored(check: &Check, ignore: &[String]) -> bool {
         .any(|i| i == "all" || i == name)
 }
 
+/// The Kubernetes minor the admin chose with `U7S_KUBEVERSION` (`v1.31.2`
+/// gives 31), for ALT's per-minor package names; `None` when not set.
+fn chosen_minor(os: &dyn Os) -> Option<u32> {
+    let v = os.env("U7S_KUBEVERSION")?;
+    v.to_str()?
+        .strip_prefix("v1.")?
+        .split('.')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// One failed check, in kubeadm's words: `[ERROR Name]: text`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub name: String,
+    pub message: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[ERROR {}]: {}", self.name, self.message)
+    }
+}
+
 /// Runs every check; returns the failures that are not ignored, and prints
-/// the ignored ones as warnings. A failure the admin may resolve on the spot
-/// (moving an earlier cluster's etcd data aside, which the flow then does)
-/// is asked about on the terminal; a yes turns it into a warning.
-pub fn run_all(checks: &[Check], os: &dyn Os, admin: Ids, ignore: &[String]) -> Vec<String> {
+/// the ignored ones as kubeadm does, `[WARNING Name]: text`, at the default
+/// verbosity. A failure the admin may resolve on the spot (moving an earlier
+/// cluster's etcd data aside, which the flow then does) is asked about on
+/// the terminal; a yes turns it into a warning.
+pub fn run_all(checks: &[Check], os: &dyn Os, admin: Ids, ignore: &[String]) -> Vec<Failure> {
     let mut failures = Vec::new();
     for check in checks {
         if let Err(msg) = check.run(os, admin) {
             if ignored(check, ignore) || (check.confirmable() && os.ask(&confirm_question())) {
                 tracing::warn!(
-                    "[preflight] {}",
-                    crate::tr!("pf-ignored", check.name(), msg)
+                    target: crate::log::PROGRESS,
+                    "[WARNING {}]: {}",
+                    check.name(),
+                    msg
                 );
             } else {
-                failures.push(format!("[preflight] {msg}"));
+                failures.push(Failure {
+                    name: check.name(),
+                    message: msg,
+                });
             }
         }
     }
     failures
 }
+
+/// Every check's name as `--ignore-preflight-errors` takes it, and what it
+/// checks: the list `kubeadm init --help` and `man u7s-kubeadm` show.
+pub const NAMES: &[(&str, &str)] = &[
+    ("IsPrivilegedUser", "kubeadm init and join run as root"),
+    (
+        "FileExisting-<tool>",
+        "the real tool is installed where u7s looks for it (kubeadm, kubelet, kubectl, crio, crun, conmon, rootlesskit, slirp4netns, newuidmap, ...)",
+    ),
+    ("UserNamespaces", "unprivileged user namespaces are enabled"),
+    ("DevNetTun", "/dev/net/tun exists and u7s-admin can open it"),
+    (
+        "CgroupDelegation",
+        "cgroup v2, with controllers delegated to systemd user managers",
+    ),
+    ("Linger", "lingering is on for u7s-admin"),
+    (
+        "DirAvailable--var-lib-podsec-u7s-etcd",
+        "no etcd data of an earlier cluster",
+    ),
+    ("NotInitialised", "no u7s cluster runs on this host yet"),
+    ("Port", "the host ports the node forwards are free"),
+];
 
 #[cfg(test)]
 mod tests {
@@ -283,6 +338,35 @@ mod tests {
         assert_eq!(ports_in_use(TCP, Proto::Tcp), vec![6667, 2376]);
         let udp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n  1: 00000000:2118 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1 2 0 0\n  2: 0100007F:0035 0100007F:1A0B 01 00000000:00000000 00:00000000 00000000     0        0 1 2 0 0\n";
         assert_eq!(ports_in_use(udp, Proto::Udp), vec![8472]);
+    }
+
+    #[test]
+    fn every_check_name_is_listed_for_help_and_the_man_page() {
+        let checks = [
+            Check::Root,
+            Check::Tool("crio".into(), "/usr/bin/crio".into()),
+            Check::UserNamespaces,
+            Check::Tun,
+            Check::CgroupDelegation,
+            Check::Linger("u7s-admin".into()),
+            Check::NoEtcdData,
+            Check::NotInitialised,
+            Check::PortsFree(Vec::new()),
+        ];
+        for check in checks {
+            let name = check.name();
+            assert!(
+                NAMES.iter().any(|(n, _)| *n == name
+                    || n.strip_suffix("<tool>")
+                        .is_some_and(|p| name.starts_with(p))),
+                "{name} is not in NAMES"
+            );
+        }
+        let f = Failure {
+            name: "DevNetTun".into(),
+            message: "x".into(),
+        };
+        assert_eq!(f.to_string(), "[ERROR DevNetTun]: x");
     }
 
     #[test]

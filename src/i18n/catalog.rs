@@ -226,8 +226,9 @@ pub static CATALOG: &[Entry] = &[
     e!("hint-kubeadm", "kubeadm's output is above; kubelet's log: journalctl _SYSTEMD_USER_UNIT=u7s-kubelet.service + USER_UNIT=u7s-kubelet.service", "вывод kubeadm — выше; журнал kubelet: journalctl _SYSTEMD_USER_UNIT=u7s-kubelet.service + USER_UNIT=u7s-kubelet.service"),
     e!("hint-service", "see journalctl -u u7s.service", "смотрите журнал: journalctl -u u7s.service"),
     e!("hint-nothing-changed", "nothing was changed by this step beyond what it reports", "кроме того, о чём сообщено, этот шаг ничего не изменил"),
-    e!("preflight-failed", "{} check(s) failed; fix them or pass --ignore-preflight-errors=<name>", "не пройдено проверок: {}; устраните причины или укажите --ignore-preflight-errors=<имя>"),
+    e!("preflight-failed", "{} check(s) failed; fix them, or pass --ignore-preflight-errors={} to go on anyway", "не пройдено проверок: {}; устраните причины или, чтобы продолжить всё равно, укажите --ignore-preflight-errors={}"),
     e!("cannot-set-sysctl", "cannot set {} through {}", "не удалось установить {} через {}"),
+    e!("waiting-for", "waiting for {} (up to {}s)", "ожидание {} (не более {} с)"),
     e!("did-not-appear", "{} did not appear within {}s", "{} так и не появился за {} с"),
     e!("cannot-move-aside", "cannot move {} aside to {}", "не удалось переместить {} в {}"),
     e!("moved-aside", "moved {} aside to {}", "{} перемещён в {}"),
@@ -248,7 +249,6 @@ pub static CATALOG: &[Entry] = &[
     e!("pf-etcd", "{} holds the etcd data of an earlier cluster; keep it with `mv {} {}.bak-$(date +%F)` or remove the old cluster with `kubeadm reset`, then run again", "в {} лежат данные etcd прежнего кластера; сохраните их (`mv {} {}.bak-$(date +%F)`) или удалите старый кластер командой `kubeadm reset`, затем повторите запуск"),
     e!("pf-initialised", "this host already runs a u7s cluster ({} says so); run `kubeadm reset` first to set it aside", "на этом хосте уже работает кластер u7s (так сказано в {}); сначала выполните `kubeadm reset`, чтобы убрать его"),
     e!("pf-ports", "port(s) {} are in use; stop what listens there (ss -ltnp)", "порты заняты: {}; остановите то, что их слушает (ss -ltnp)"),
-    e!("pf-ignored", "ignored {}: {}", "проверка {} пропущена: {}"),
     // flow: the command line of init/join
     e!("feature-gates-shape", "--feature-gates {}: write NAME=true or NAME=false", "--feature-gates {}: пишите ИМЯ=true или ИМЯ=false"),
     e!("feature-gates-value", "--feature-gates {}={}: the value must be true or false", "--feature-gates {}={}: значение должно быть true или false"),
