@@ -9,7 +9,6 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use nix::libc;
 use nix::sys::signal::{SigSet, Signal};
 
 use crate::error::{self, Error, Result};
@@ -137,7 +136,7 @@ fn watch(systemctl: &Path, admin: &AdminUser) -> Result<i32> {
                 }
             }
         }
-        if let Some(sig) = wait_signal(&stop_signals, WATCH_INTERVAL) {
+        if let Some(sig) = crate::os::signal::wait_timeout(&stop_signals, WATCH_INTERVAL) {
             tracing::info!("{sig:?}: stopping {}", crate::stack::service::TARGET);
             notifier.notify("STOPPING=1");
             let mut calls = systemctl_calls(Action::Stop, &admin.name, admin.uid.as_raw());
@@ -145,20 +144,5 @@ fn watch(systemctl: &Path, admin: &AdminUser) -> Result<i32> {
             return exec::run_wait(&Invocation::new(systemctl, call))
                 .map_err(|e| Error::fail(crate::tr!("cannot-run-err", systemctl.display(), e)));
         }
-    }
-}
-
-/// Waits up to `timeout` for one of `set` (blocked); the signal, or None.
-fn wait_signal(set: &SigSet, timeout: Duration) -> Option<Signal> {
-    let ts = libc::timespec {
-        tv_sec: timeout.as_secs() as libc::time_t,
-        tv_nsec: timeout.subsec_nanos() as libc::c_long,
-    };
-    // SAFETY: `set` is a valid sigset_t, `ts` a valid timespec; no siginfo wanted.
-    let n = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &ts) };
-    if n > 0 {
-        Signal::try_from(n).ok()
-    } else {
-        None
     }
 }
