@@ -245,9 +245,11 @@ fn kubeadm_init_prepares_the_host_runs_kubeadm_inside_and_finishes() {
         std::fs::read_to_string(h.path("/etc/podsec/u7s/config/state")).unwrap(),
         "done init\n"
     );
+    // Rebuilt from admin.conf through the whitelist, never a copy of it.
+    let admin_conf = std::fs::read_to_string(h.path("/etc/kubernetes/admin.conf")).unwrap();
     assert_eq!(
-        std::fs::read(h.path("/root/.kube/config")).unwrap(),
-        std::fs::read(h.path("/etc/kubernetes/admin.conf")).unwrap()
+        std::fs::read_to_string(h.path("/root/.kube/config")).unwrap(),
+        u7s::kubeconfig::rebuild(&admin_conf).unwrap()
     );
     let apiserver =
         std::fs::read_to_string(h.path("/etc/kubernetes/manifests/kube-apiserver.yaml")).unwrap();

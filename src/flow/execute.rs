@@ -305,80 +305,33 @@ impl<'a> Executor<'a> {
         ))
     }
 
+    /// Subordinate ids for u7s-admin where it has none, under the lock
+    /// shadow's useradd takes (`crate::subids`), so neither loses the
+    /// other's line.
     fn ensure_subids(&self, user: &str) -> Result<()> {
+        let lock = self.os.lock_subids()?;
         for file in [host::SUBUID, host::SUBGID] {
             let at = At::root(file);
             let text = crate::os::read_text(self.os, at)?.unwrap_or_default();
-            if let Some(new) = add_subordinate_range(&text, user) {
+            let new = crate::subids::with_range(&text, user, self.admin.uid, crate::subids::COUNT)
+                .map_err(|e| anyhow!("{file}: {e}"))?;
+            if let Some(new) = new {
                 self.os.write(at, new.as_bytes(), 0o644, None)?;
                 tracing::info!("{}", crate::tr!("gave-subids", user, file));
             }
         }
+        drop(lock);
         Ok(())
     }
 }
 
-/// `text` of /etc/subuid or /etc/subgid with a 65536-id range for `user`
-/// appended after every existing range; `None` if `user` has one already.
-pub fn add_subordinate_range(text: &str, user: &str) -> Option<String> {
-    let mut end: u64 = 100_000;
-    for line in text.lines() {
-        let f: Vec<&str> = line.trim().split(':').collect();
-        if f.len() != 3 {
-            continue;
-        }
-        if f[0] == user {
-            return None;
-        }
-        if let (Ok(start), Ok(count)) = (f[1].parse::<u64>(), f[2].parse::<u64>()) {
-            end = end.max(start + count);
-        }
-    }
-    let mut out = text.to_owned();
-    if !out.is_empty() && !out.ends_with('\n') {
-        out.push('\n');
-    }
-    out.push_str(&format!("{user}:{end}:65536\n"));
-    Some(out)
-}
-
-/// The kubeconfig root installs, made from the one kubeadm wrote inside the
-/// namespaces (u7s-admin could have changed it). The one place that decides
-/// what of it root keeps: today a check that refuses programs (`exec`,
-/// `auth-provider`) and passes the text on; the whitelist that rebuilds it
-/// from server, CA and client certificate data alone replaces this body.
+/// The kubeconfig root installs, rebuilt from the one kubeadm wrote inside
+/// the namespaces (u7s-admin could have changed it): parsed into typed
+/// values under a whitelist (server, CA data, client certificate and key
+/// data, names) and emitted afresh (`crate::kubeconfig`); exec,
+/// auth-provider, tokenFile, file paths and merge keys are refused.
 pub fn kubeconfig_for_root(text: &str) -> Result<String> {
-    check_kubeconfig(text)?;
-    Ok(text.to_owned())
-}
-
-/// Refuses a kubeconfig whose users run programs (`exec`, `auth-provider`).
-pub fn check_kubeconfig(text: &str) -> Result<()> {
-    let doc: crate::yaml::Value = crate::yaml::from_str(text)
-        .map_err(|e| anyhow!("{}", crate::tr!("not-a-kubeconfig", e)))?;
-    let users = doc
-        .get("users")
-        .and_then(|u| u.as_sequence())
-        .cloned()
-        .unwrap_or_default();
-    for user in users {
-        let name = user
-            .get("name")
-            .and_then(|n| n.as_str())
-            .unwrap_or("?")
-            .to_owned();
-        if let Some(config) = user.get("user") {
-            for key in ["exec", "auth-provider"] {
-                if config.get(key).is_some() {
-                    bail!(
-                        "{}",
-                        crate::tr!("kubeconfig-exec", format!("{name:?}"), format!("{key:?}"))
-                    );
-                }
-            }
-        }
-    }
-    Ok(())
+    crate::kubeconfig::rebuild(text).map_err(|e| anyhow!("{e}"))
 }
 
 #[cfg(test)]
@@ -386,23 +339,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn subordinate_ranges_do_not_overlap_anyone() {
-        assert_eq!(
-            add_subordinate_range("", "u7s-admin").unwrap(),
-            "u7s-admin:100000:65536\n"
-        );
-        let text = "alice:100000:65536\nbob:300000:65536";
-        assert_eq!(
-            add_subordinate_range(text, "u7s-admin").unwrap(),
-            "alice:100000:65536\nbob:300000:65536\nu7s-admin:365536:65536\n"
-        );
-        assert!(add_subordinate_range("u7s-admin:1:2\n", "u7s-admin").is_none());
-    }
-
-    #[test]
-    fn kubeconfigs_that_run_programs_are_refused() {
-        let plain = "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    client-certificate-data: AAAA\n";
-        assert_eq!(kubeconfig_for_root(plain).unwrap(), plain);
+    fn root_gets_a_rebuilt_kubeconfig_and_no_program() {
+        let plain = "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"https://10.0.0.1:6443\", certificate-authority-data: QQ==}\nusers:\n- name: admin\n  user:\n    client-certificate-data: QQ==\n    client-key-data: QQ==\ncontexts:\n- name: x\n  context: {cluster: c, user: admin}\ncurrent-context: x\n";
+        let rebuilt = kubeconfig_for_root(plain).unwrap();
+        assert!(rebuilt.contains("https://10.0.0.1:6443"), "{rebuilt}");
         let exec = "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    exec:\n      command: /tmp/evil\n";
         assert!(kubeconfig_for_root(exec)
             .unwrap_err()

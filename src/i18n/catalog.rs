@@ -235,8 +235,6 @@ pub static CATALOG: &[Entry] = &[
     e!("retrying", "{} exited with {}; try {}/{} in {}s", "{} завершился с кодом {}; попытка {}/{} через {} с"),
     e!("exited-with", "{} exited with status {}", "{} завершился с кодом {}"),
     e!("gave-subids", "gave {} a subordinate range in {}", "пользователю {} выделен подчинённый диапазон в {}"),
-    e!("not-a-kubeconfig", "not a kubeconfig: {}", "это не kubeconfig: {}"),
-    e!("kubeconfig-exec", "user {} has an {} entry, which would run a program as whoever uses the copy; refusing to install it", "у пользователя {} есть запись {}, которая запустит программу от имени того, кто воспользуется копией; kubeconfig не установлен"),
     // flow: preflight (kubeadm-style check names stay as they are)
     e!("pf-root", "kubeadm init/join must run as root (try: sudo kubeadm ...)", "kubeadm init/join нужно запускать от root (попробуйте: sudo kubeadm ...)"),
     e!("pf-tool", "{} is not installed at {}; install it (apt-get install {}) or set U7S_{} to its path", "{} не установлен в {}; установите его (apt-get install {}) или укажите путь к нему в U7S_{}"),

@@ -178,6 +178,10 @@ impl Os for LinuxOs {
         }
     }
 
+    fn lock_subids(&self) -> Result<Box<dyn std::any::Any>> {
+        Ok(Box::new(crate::subids::lock_subid_files(&self.root)?))
+    }
+
     fn write(&self, at: At, bytes: &[u8], mode: u32, owner: Option<Ids>) -> Result<()> {
         self.in_domain(at, Walk::Create, |dir, name| {
             dir.write(name, bytes, mode, owner)

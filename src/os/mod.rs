@@ -165,6 +165,9 @@ pub trait Os {
     fn read(&self, at: At, limit: u64) -> Result<Option<Vec<u8>>>;
     /// What is at `at`; `None` when nothing is.
     fn stat(&self, at: At) -> Result<Option<Meta>>;
+    /// Holds the lock shadow's useradd takes for /etc/subuid and
+    /// /etc/subgid until the returned guard is dropped.
+    fn lock_subids(&self) -> Result<Box<dyn std::any::Any>>;
     /// Writes a whole file atomically (temp file + rename) with exactly
     /// `mode`, owned by `owner` (root when `None`); missing parent
     /// directories are created, owned like the file.

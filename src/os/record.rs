@@ -65,6 +65,8 @@ pub enum Event {
     Ask {
         question: String,
     },
+    /// Shadow's lock for /etc/subuid and /etc/subgid taken.
+    LockSubids,
 }
 
 /// What a scripted command may do to the host: the in-memory files.
@@ -341,6 +343,11 @@ impl Os for RecordingOs {
             mode: e.mode,
             uid: e.uid,
         }))
+    }
+
+    fn lock_subids(&self) -> Result<Box<dyn std::any::Any>> {
+        self.record(Event::LockSubids);
+        Ok(Box::new(()))
     }
 
     fn write(&self, at: At, bytes: &[u8], mode: u32, owner: Option<Ids>) -> Result<()> {
