@@ -167,6 +167,7 @@ fn lock_file(file: &Path) -> Result<PathBuf> {
     let mine = PathBuf::from(format!("{}.{pid}", file.display()));
     let lock = PathBuf::from(format!("{}.lock", file.display()));
     let _ = std::fs::remove_file(&mine);
+    remove_stale_pid_files(file);
     {
         let mut f = std::fs::OpenOptions::new()
             .write(true)
@@ -214,13 +215,52 @@ fn lock_file(file: &Path) -> Result<PathBuf> {
     result
 }
 
+/// `<file>.<pid>` files of holders that died before they removed them (a
+/// kill between making and linking it): they hold their own pid, which is
+/// not a running process. Without this a rerun after a kill would leave one
+/// more file beside /etc/subuid each time.
+fn remove_stale_pid_files(file: &Path) {
+    let (Some(dir), Some(name)) = (file.parent(), file.file_name()) else {
+        return;
+    };
+    let prefix = format!("{}.", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let entry_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = entry_name.strip_prefix(&prefix) else {
+            continue;
+        };
+        if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        // What the holder writes is its pid and a NUL; killed while
+        // writing, it may have left a beginning of that, or nothing.
+        let whole = format!("{pid}\0");
+        let path = entry.path();
+        let its_own = std::fs::read(&path).is_ok_and(|b| whole.as_bytes().starts_with(&b));
+        if its_own && pid_is_gone(pid) {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
 /// A lock file whose pid (as shadow writes it) is not a running process.
 fn holder_is_gone(lock: &Path) -> bool {
     let Ok(bytes) = std::fs::read(lock) else {
         return false;
     };
-    let text = String::from_utf8_lossy(&bytes);
-    match text.trim_end_matches('\0').trim().parse::<i32>() {
+    pid_is_gone(
+        String::from_utf8_lossy(&bytes)
+            .trim_end_matches('\0')
+            .trim(),
+    )
+}
+
+/// `pid` (as text) names no running process.
+fn pid_is_gone(pid: &str) -> bool {
+    match pid.parse::<i32>() {
         Ok(pid) if pid > 0 => {
             // SAFETY: signal 0 only checks.
             let r = unsafe { libc::kill(pid, 0) };
@@ -275,6 +315,30 @@ pub fn ensure_ranges(root: &HostRoot, user: &str, uid: u32) -> Result<Vec<&'stat
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pid_files_of_dead_holders_are_cleared() {
+        let dir = std::env::temp_dir().join(format!("u7s-subids-stale-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("subuid");
+        std::fs::write(&file, "").unwrap();
+        // A pid above pid_max is never running; ours is.
+        std::fs::write(dir.join("subuid.2147483646"), "2147483646\0").unwrap();
+        let me = std::process::id();
+        std::fs::write(dir.join(format!("subuid.{me}")), format!("{me}\0")).unwrap();
+        std::fs::write(dir.join("subuid.2147483645"), "").unwrap();
+        std::fs::write(dir.join("subuid.123"), "someone else's file").unwrap();
+        remove_stale_pid_files(&file);
+        assert!(!dir.join("subuid.2147483646").exists());
+        assert!(
+            !dir.join("subuid.2147483645").exists(),
+            "killed before writing"
+        );
+        assert!(dir.join(format!("subuid.{me}")).exists());
+        assert!(dir.join("subuid.123").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn ranges_go_after_everyone_elses() {
