@@ -39,6 +39,9 @@ pub enum Action {
     },
     /// Move an existing path aside to `<path>.u7s-backup-<timestamp>`.
     MoveAside { path: String, domain: Domain },
+    /// The same for a directory, but only when it holds something (kubeadm
+    /// refuses a non-empty etcd data dir; an empty one it may keep).
+    MoveAsideIfNotEmpty { path: String, domain: Domain },
     /// Run a command; its output streams to the admin as it comes.
     Run {
         argv: Vec<String>,
@@ -150,6 +153,11 @@ impl fmt::Display for Action {
             Action::MoveAside { path, domain } => write!(
                 f,
                 "{}move {path} aside to {path}.u7s-backup-<date> if it exists",
+                who(domain)
+            ),
+            Action::MoveAsideIfNotEmpty { path, domain } => write!(
+                f,
+                "{}move {path} aside to {path}.u7s-backup-<date> if it is not empty",
                 who(domain)
             ),
             Action::Run {

@@ -175,6 +175,13 @@ impl<'a> Executor<'a> {
                 None,
             ),
             Action::MoveAside { path, domain } => self.move_aside(self.at(path, *domain)),
+            Action::MoveAsideIfNotEmpty { path, domain } => {
+                let at = self.at(path, *domain);
+                if os.dir_holds_anything(at)? {
+                    self.move_aside(at)?;
+                }
+                Ok(())
+            }
             Action::MakeDir {
                 path,
                 domain,

@@ -124,6 +124,15 @@ pub fn reset(os: &dyn Os, args: &[OsString]) -> Result<()> {
     if !namespaces_ready {
         tracing::warn!("{}", crate::tr!("kubeadm-reset-not-running", admin.name));
     }
+    // The cluster's files go aside before the real reset runs, so its own
+    // question would come too late: ask first, then let it run with --force.
+    let mut args = args;
+    if !reset::answers_for_itself(&args) {
+        if !os.ask(&crate::tr!("reset-confirm")) {
+            return Err(Error::fail(crate::tr!("reset-declined")));
+        }
+        args.push("--force".into());
+    }
     let steps = reset::plan(&reset::ResetInput {
         kubeadm: tools.kubeadm,
         args,

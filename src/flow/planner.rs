@@ -297,6 +297,14 @@ pub fn plan(sub: Subcommand, parsed: ParsedCommand, facts: &Facts) -> Result<Pla
         tools: facts.tools.node.clone(),
         create_admin: admin_missing.then(|| facts.tools.account.clone()),
         ports: role_ports(role, settings.cni, settings.bind_port),
+        join_image_flags: vec![
+            "--kubernetes-version".into(),
+            settings.kube_version.to_string(),
+            "--image-repository".into(),
+            settings.image_repository(),
+            "--cri-socket".into(),
+            config::CRI_SOCKET.into(),
+        ],
     });
     Ok(Plan {
         parsed,

@@ -49,6 +49,22 @@ pub fn state_paths(dirs: &AdminDirs) -> Vec<String> {
     paths
 }
 
+/// Whether the admin's reset arguments answer kubeadm's question already
+/// (`-f`, `--force`, `--force=true`, or a ResetConfiguration that may).
+pub fn answers_for_itself(args: &[String]) -> bool {
+    args.iter().take_while(|a| *a != "--").any(|a| {
+        matches!(a.as_str(), "-f" | "--force" | "--force=true" | "--force=1")
+            || a == "--config"
+            || a.starts_with("--config=")
+            || (a.starts_with('-')
+                && !a.starts_with("--")
+                && a[1..]
+                    .chars()
+                    .take_while(char::is_ascii_alphabetic)
+                    .any(|c| c == 'f'))
+    })
+}
+
 fn move_aside(dirs: &AdminDirs, path: String) -> Action {
     Action::MoveAside {
         domain: dirs.domain_of(&path),
@@ -102,6 +118,22 @@ pub fn plan(input: &ResetInput) -> Vec<Step> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn force_is_read_as_kubeadm_reads_it() {
+        let a = |args: &[&str]| {
+            answers_for_itself(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        assert!(a(&["reset", "-f"]));
+        assert!(a(&["reset", "--force"]));
+        assert!(a(&["reset", "-v5", "-f"]));
+        assert!(a(&["reset", "-fv", "5"]));
+        assert!(a(&["reset", "--config", "/r.yaml"]));
+        assert!(!a(&["reset"]));
+        assert!(!a(&["reset", "--force=false"]));
+        assert!(!a(&["reset", "--cri-socket", "unix:///run/crio/crio.sock"]));
+        assert!(!a(&["reset", "--", "-f"]));
+    }
     use crate::layout::Domain;
 
     fn input(ready: bool) -> ResetInput {

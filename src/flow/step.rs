@@ -72,6 +72,9 @@ impl StepKind {
                 crate::tr_id!("hint-kubeadm")
             }
             StepKind::EnableService | StepKind::RestartService => crate::tr_id!("hint-service"),
+            StepKind::SaveClusterState | StepKind::KubeadmReset => {
+                crate::tr_id!("hint-reset-backups")
+            }
             _ => crate::tr_id!("hint-nothing-changed"),
         }
     }

@@ -40,6 +40,12 @@ pub struct StepsInput {
     pub create_admin: Option<AccountTools>,
     /// The host ports the node forwards, which preflight checks are free.
     pub ports: Vec<PortSpec>,
+    /// `kubeadm config images pull` on a joining node: the version and
+    /// registry as flags. kubeadm's image commands load only an Init- or
+    /// ClusterConfiguration, and the join file holds a JoinConfiguration
+    /// alone (`no InitConfiguration or ClusterConfiguration kind was found`).
+    /// Unused by init, which pulls with its own configuration.
+    pub join_image_flags: Vec<String>,
 }
 
 /// The tools that create the account: (useradd, groupadd, loginctl) paths.
@@ -287,17 +293,22 @@ fn move_previous(input: &StepsInput) -> Step {
         "kubelet.conf",
         "controller-manager.conf",
         "scheduler.conf",
+        // An interrupted join leaves it, and join's preflight refuses it.
+        "bootstrap-kubelet.conf",
         "pki",
         "manifests",
     ]
     .iter()
-    .map(|name| format!("{}/{name}", host::KUBERNETES_DIR));
+    .map(|name| input.move_aside(format!("{}/{name}", host::KUBERNETES_DIR)));
+    // The whole etcd data dir: a backup inside it would leave it non-empty,
+    // which kubeadm's preflight refuses (DirAvailable--var-lib-podsec-u7s-etcd).
+    let etcd = Action::MoveAsideIfNotEmpty {
+        domain: input.domain(host::ETCD_DATA_DIR),
+        path: host::ETCD_DATA_DIR.to_owned(),
+    };
     Step::new(
         StepKind::MovePrevious,
-        in_kubernetes
-            .chain([host::ETCD_MEMBER_DIR.to_owned()])
-            .map(|path| input.move_aside(path))
-            .collect(),
+        in_kubernetes.chain([etcd]).collect(),
     )
 }
 
@@ -396,20 +407,24 @@ fn start_stack(input: &StepsInput) -> Step {
 }
 
 fn pull_images(input: &StepsInput) -> Step {
-    let config = kubeadm_config_path(input);
+    let mut argv = vec![
+        input.kubeadm.clone(),
+        "config".into(),
+        "images".into(),
+        "pull".into(),
+    ];
+    if input.role == Role::InitMaster {
+        argv.extend(["--config".to_owned(), kubeadm_config_path(input)]);
+    } else {
+        argv.extend(input.join_image_flags.iter().cloned());
+    }
     Step::new(
         StepKind::PullImages,
-        vec![run(
-            Place::Inside,
-            &[
-                &input.kubeadm,
-                "config",
-                "images",
-                "pull",
-                "--config",
-                &config,
-            ],
-        )],
+        vec![Action::Run {
+            argv,
+            place: Place::Inside,
+            retries: None,
+        }],
     )
 }
 
@@ -537,6 +552,32 @@ mod tests {
             tools: vec![("kubeadm".into(), "/usr/bin/kubeadm".into())],
             create_admin: None,
             ports: crate::stack::ports::role_ports(role, crate::cni::CniPlugin::Flannel, 6443),
+            join_image_flags: vec!["--kubernetes-version".into(), "v1.31.2".into()],
+        }
+    }
+
+    /// kubeadm's image commands read only Init/ClusterConfiguration: a
+    /// joining node names the images by flags, not by its join file.
+    #[test]
+    fn a_joining_node_pulls_by_flags_not_with_its_join_file() {
+        for role in [Role::Worker, Role::ControlPlaneJoin, Role::InitMaster] {
+            let steps = host_steps(&input(role));
+            let pull = steps
+                .all()
+                .into_iter()
+                .find(|s| s.kind == StepKind::PullImages)
+                .and_then(|s| match &s.actions[0] {
+                    Action::Run { argv, .. } => Some(argv.join(" ")),
+                    _ => None,
+                })
+                .unwrap();
+            let by_config = pull.contains("--config");
+            assert_eq!(by_config, role == Role::InitMaster, "{role:?}: {pull}");
+            assert_eq!(
+                !by_config,
+                pull.ends_with("--kubernetes-version v1.31.2"),
+                "{pull}"
+            );
         }
     }
 

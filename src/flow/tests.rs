@@ -329,7 +329,8 @@ fn an_interrupted_init_moves_its_own_leftovers_aside() {
         moved,
         [
             "/etc/kubernetes/admin.conf -> /etc/kubernetes/admin.conf.u7s-backup-20261126-194000",
-            "/var/lib/podsec/u7s/etcd/member -> /var/lib/podsec/u7s/etcd/member.u7s-backup-20261126-194000",
+            // The whole data dir: kubeadm refuses a non-empty one.
+            "/var/lib/podsec/u7s/etcd -> /var/lib/podsec/u7s/etcd.u7s-backup-20261126-194000",
         ]
     );
     assert_eq!(
@@ -396,6 +397,37 @@ fn reset_sets_the_cluster_aside_before_the_real_reset_deletes_it() {
     assert!(os.file("/etc/podsec/u7s/config/state").is_none());
     // u7s-admin's files are moved as u7s-admin.
     assert!(events.iter().any(|e| matches!(e, Event::MoveAside { path, within: Within::Admin(_), .. } if path == "/var/lib/u7s-admin/.kube/config")));
+}
+
+#[test]
+fn reset_without_force_asks_first_and_a_no_changes_nothing() {
+    for (answer, forced) in [
+        (false, None),
+        (true, Some("/usr/bin/kubeadm reset --force")),
+    ] {
+        let mut os = host();
+        os.answer(answer);
+        run(&os, Subcommand::Init, &args(&["init"])).unwrap();
+        let before = os.events().len();
+        let result = reset(&os, &args(&["reset"]));
+        let events = os.events()[before..].to_vec();
+        assert!(matches!(&events[0], Event::Ask { .. }), "{events:?}");
+        match forced {
+            None => {
+                assert!(result.is_err());
+                assert_eq!(events.len(), 1, "no answer, no change: {events:?}");
+            }
+            Some(line) => {
+                result.unwrap();
+                assert!(
+                    events
+                        .iter()
+                        .any(|e| matches!(e, Event::Run { argv, .. } if argv.join(" ") == line)),
+                    "{events:?}"
+                );
+            }
+        }
+    }
 }
 
 #[test]

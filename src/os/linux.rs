@@ -182,6 +182,20 @@ impl Os for LinuxOs {
         Ok(Box::new(crate::subids::lock_subid_files(&self.root)?))
     }
 
+    fn dir_holds_anything(&self, at: At) -> Result<bool> {
+        // Only looking: root walks the way itself, following no link, and
+        // lists the directory it reached through its descriptor.
+        let names = fs::components(at.path)?;
+        let Some(dir) = Dir::prefix(self.root.base())?.find(&names, Trust::NoSymlinks, None)?
+        else {
+            return Ok(false);
+        };
+        let by_fd = format!("/proc/self/fd/{}", dir.raw());
+        let mut entries = std::fs::read_dir(&by_fd)
+            .with_context(|| crate::tr!("cannot-read", self.shown(at.path)))?;
+        Ok(entries.next().is_some())
+    }
+
     fn write(&self, at: At, bytes: &[u8], mode: u32, owner: Option<Ids>) -> Result<()> {
         self.in_domain(at, Walk::Create, |dir, name| {
             dir.write(name, bytes, mode, owner)

@@ -168,6 +168,9 @@ pub trait Os {
     /// Holds the lock shadow's useradd takes for /etc/subuid and
     /// /etc/subgid until the returned guard is dropped.
     fn lock_subids(&self) -> Result<Box<dyn std::any::Any>>;
+    /// Whether the directory at `at` holds anything (`false` when there is
+    /// no such directory).
+    fn dir_holds_anything(&self, at: At) -> Result<bool>;
     /// Writes a whole file atomically (temp file + rename) with exactly
     /// `mode`, owned by `owner` (root when `None`); missing parent
     /// directories are created, owned like the file.

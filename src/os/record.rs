@@ -350,6 +350,11 @@ impl Os for RecordingOs {
         Ok(Box::new(()))
     }
 
+    fn dir_holds_anything(&self, at: At) -> Result<bool> {
+        let prefix = format!("{}/", at.path.trim_end_matches('/'));
+        Ok(self.files.borrow().keys().any(|k| k.starts_with(&prefix)))
+    }
+
     fn write(&self, at: At, bytes: &[u8], mode: u32, owner: Option<Ids>) -> Result<()> {
         self.record(Event::Write {
             path: at.path.to_owned(),
