@@ -1,7 +1,8 @@
 //! `kubeadm init`, `kubeadm join` and `kubeadm reset` for real: as root, on a
 //! host tree (`U7S_ROOT`), with the real rootlesskit, slirp4netns, nsenter and
-//! u7s-admin of this machine, and stand-ins only for kubeadm, kubelet, crio,
-//! crun, conmon, systemctl and kubectl (a recording script each).
+//! u7s-admin of this machine, the kubeadm model (testbin/kubeadm_model) of
+//! each tested release in place of kubeadm, and recording stand-ins for
+//! kubelet, crio, crun, conmon, systemctl and kubectl.
 
 mod support;
 
@@ -11,50 +12,32 @@ use std::process::{Command, Output};
 use std::sync::Mutex;
 
 use support::hosttree::*;
+use support::kubeadm_model::{self, KubeadmModel, VERSIONS};
 use support::*;
-
-const HASH: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-const TOKEN: &str = "abcdef.0123456789abcdef";
-const CERT_KEY: &str = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
 
 /// The flows share the real rootlesskit and u7s-admin's files: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// What the stand-in kubeadm does: records where it ran and its argv, and for
-/// `init`/`join` writes what the real one writes (admin.conf, pki, the
-/// apiserver manifest) and prints a join block.
-const KUBEADM: &str = r#"#!/bin/sh
-# u7s asks the real kubeadm for its version on the host (not recorded).
-[ "$1" = version ] && { echo v1.30.5; exit 0; }
-rec="$U7S_TEST_RECORDS/kubeadm"
-{ echo "call uid=$(id -u) net=$(readlink /proc/self/ns/net)"; for a in "$@"; do printf '  [%s]\n' "$a"; done; } >> "$rec"
-case "$1" in
-init|join)
-    config="$3"
-    [ -r "$U7S_ROOT$config" ] || { echo "cannot read $config" >&2; exit 9; }
-    grep -q 'criSocket: unix:///run/crio/crio.sock' "$U7S_ROOT$config" || exit 8
-    k="$U7S_ROOT/etc/kubernetes"
-    mkdir -p "$k/pki/etcd" "$k/manifests" || exit 7
-    echo cert > "$k/pki/ca.crt"; echo key > "$k/pki/ca.key"; chmod 600 "$k/pki/ca.key"
-    if [ "$1" = init ] || grep -q controlPlane "$U7S_ROOT$config"; then
-        printf 'apiVersion: v1\nkind: Config\nclusters:\n- name: u7s\n  cluster: {server: "https://10.10.0.5:6443"}\nusers:\n- name: kubernetes-admin\n  user: {client-certificate-data: QQ==}\ncontexts: []\n' > "$k/admin.conf"
-        chmod 600 "$k/admin.conf"
-        printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube-apiserver\n  namespace: kube-system\nspec:\n  containers:\n  - name: kube-apiserver\n    command:\n    - kube-apiserver\n    - --advertise-address=10.10.0.5\n' > "$k/manifests/kube-apiserver.yaml"
-    fi
-    echo "kubeadm join 10.10.0.5:6443 --token abcdef.0123456789abcdef \\"
-    echo "	--discovery-token-ca-cert-hash sha256:0123"
-    ;;
-esac
-exit 0
-"#;
+/// The release the single-version tests run with.
+const NEWEST: &str = "v1.31.2";
 
-/// systemctl: records; starting the rootlesskit unit makes crio's socket.
+/// systemctl: records; starting u7s.target leaves what the stack's start
+/// leaves: crio's socket, and what the child-side setup makes inside (the
+/// /run/crio/crio.sock link, and /var/lib/kubelet bound from u7s-admin's
+/// data dir: here a link to it).
 const SYSTEMCTL: &str = r#"#!/bin/sh
 echo "$*" >> "$U7S_TEST_RECORDS/systemctl"
 case "$*" in
 *"start u7s.target"*)
-    mkdir -p "$U7S_ROOT/run/user/$U7S_TEST_UID/usernetes/crio"
-    : > "$U7S_ROOT/run/user/$U7S_TEST_UID/usernetes/crio/crio.sock" ;;
+    r="$U7S_ROOT"
+    mkdir -p "$r/run/user/$U7S_TEST_UID/usernetes/crio" "$r/run/crio"
+    : > "$r/run/user/$U7S_TEST_UID/usernetes/crio/crio.sock"
+    ln -sfn "../user/$U7S_TEST_UID/usernetes/crio/crio.sock" "$r/run/crio/crio.sock"
+    for p in .local .local/share .local/share/usernetes .local/share/usernetes/_var_lib_kubelet; do
+        d="$r/var/lib/u7s-admin/$p"
+        [ -d "$d" ] || { mkdir "$d" && chown "$U7S_TEST_UID:$U7S_TEST_GID" "$d"; }
+    done
+    [ -L "$r/var/lib/kubelet" ] || ln -s u7s-admin/.local/share/usernetes/_var_lib_kubelet "$r/var/lib/kubelet" ;;
 esac
 exit 0
 "#;
@@ -66,9 +49,10 @@ struct Host {
     tree: HostTree,
     records: PathBuf,
     stubs: Tree,
+    model: KubeadmModel,
 }
 
-fn host(tag: &str) -> Host {
+fn host(tag: &str, version: &str) -> Host {
     let tree = HostTree::new(tag, OS_P10, HOSTS_PLAIN);
     let a = admin();
     tree.write(
@@ -98,16 +82,23 @@ fn host(tag: &str) -> Host {
             .unwrap();
     }
     let stubs = Tree::new(&format!("stubs-{tag}"));
-    stubs.script("kubeadm", KUBEADM);
     stubs.script("systemctl", SYSTEMCTL);
     for name in ["kubectl", "kubelet", "crio", "crun", "conmon"] {
         stubs.script(name, RECORDER);
     }
     let records = stubs.open_dir("records");
+    let model = KubeadmModel::install(
+        &stubs.root.join("stubs"),
+        version,
+        &tree.root,
+        &records,
+        &stubs.root.join("cluster"),
+    );
     Host {
         tree,
         records,
         stubs,
+        model,
     }
 }
 
@@ -120,15 +111,22 @@ impl Host {
     }
 
     /// The environment that points u7s at this host tree and its stand-ins.
+    /// No U7S_KUBEVERSION: u7s asks the model for its version.
     fn configure(&self, cmd: &mut Command, rk: &Rootlesskit) {
         without_u7s_env(cmd);
+        for (key, _) in std::env::vars() {
+            if key.starts_with("KUBEADM_MODEL_") {
+                cmd.env_remove(key);
+            }
+        }
         let stub = |name: &str| self.stubs.root.join("stubs").join(name);
+        let a = admin();
         cmd.env("U7S_ROOT", &self.tree.root)
-            .env("U7S_KUBEVERSION", "v1.30.5")
             .env("U7S_ROOTLESSKIT_STATE_DIR", &rk.state_dir)
             .env("U7S_TEST_RECORDS", &self.records)
-            .env("U7S_TEST_UID", admin().uid.to_string())
-            .env("U7S_KUBEADM", stub("kubeadm"))
+            .env("U7S_TEST_UID", a.uid.to_string())
+            .env("U7S_TEST_GID", a.gid.to_string())
+            .env("U7S_KUBEADM", self.model.program())
             .env("U7S_SYSTEMCTL", stub("systemctl"));
         for name in ["kubectl", "kubelet", "crio", "crun", "conmon"] {
             cmd.env(format!("U7S_{}", name.to_uppercase()), stub(name));
@@ -141,6 +139,21 @@ impl Host {
 
     fn record(&self, tool: &str) -> String {
         std::fs::read_to_string(self.records.join(tool)).unwrap_or_default()
+    }
+
+    fn read(&self, abs: &str) -> String {
+        std::fs::read_to_string(self.path(abs)).unwrap_or_else(|e| panic!("{abs}: {e}"))
+    }
+
+    /// The kubeadm calls that ran inside the namespaces, each asserted to
+    /// have run as uid 0 in the rootlesskit child's net namespace.
+    fn inside_calls(&self) -> Vec<kubeadm_model::Call> {
+        let child_net = ns_of(&rootlesskit().child_pid().to_string(), "net");
+        let calls = self.model.work_calls();
+        for c in &calls {
+            assert_eq!((c.uid, c.net.as_str()), (0, child_net.as_str()), "{c:?}");
+        }
+        calls
     }
 }
 
@@ -193,15 +206,26 @@ fn kubeadm_init_prepares_the_host_runs_kubeadm_inside_and_finishes() {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let h = host("init");
-    let rk = rootlesskit();
+    for (version, api) in VERSIONS {
+        init_on_a_fresh_host(version, api);
+    }
+}
+
+fn init_on_a_fresh_host(version: &str, api: &str) {
+    let h = host(&format!("init-{api}"), version);
     let out = h.kubeadm(&["init", "--ignore-preflight-errors=Port", "-v", "1"]);
     let err = text(&out.stderr);
-    assert!(out.status.success(), "init failed:\n{err}");
-    // The join block reached stdout, and only kubeadm's bytes did.
+    assert!(out.status.success(), "{version}: init failed:\n{err}");
+    // kubeadm's closing block reached stdout, and only kubeadm's bytes did.
     let stdout = text(&out.stdout);
+    let secrets = kubeadm_model::join_secrets(&stdout);
+    assert_eq!(secrets.endpoint, "10.10.0.5:6443", "{stdout}");
     assert!(
-        stdout.contains("kubeadm join 10.10.0.5:6443 --token"),
+        secrets.certificate_key.is_some(),
+        "--upload-certs: {stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("\n[init] Using Kubernetes version: {version}\n")),
         "{stdout}"
     );
     assert!(!stdout.contains("[1/"), "progress belongs on stderr");
@@ -231,53 +255,87 @@ fn kubeadm_init_prepares_the_host_runs_kubeadm_inside_and_finishes() {
         ("/etc/kubernetes", 0o755, a.uid),
         ("/var/lib/podsec/u7s/etcd", 0o700, a.uid),
         ("/etc/cni/net.d", 0o755, a.uid),
+        // What kubeadm wrote, as u7s-admin inside.
+        ("/etc/kubernetes/admin.conf", 0o600, a.uid),
+        ("/etc/kubernetes/pki/ca.key", 0o600, a.uid),
+        ("/etc/kubernetes/pki/ca.crt", 0o644, a.uid),
+        (
+            "/etc/kubernetes/manifests/kube-apiserver.yaml",
+            0o600,
+            a.uid,
+        ),
+        ("/var/lib/kubelet/config.yaml", 0o644, a.uid),
     ] {
-        assert_eq!(mode_owner(&h.path(path)), (mode, uid), "{path}");
+        assert_eq!(mode_owner(&h.path(path)), (mode, uid), "{version}: {path}");
     }
     assert_eq!(
-        std::fs::read_to_string(h.path("/proc/sys/net/ipv4/ip_forward")).unwrap(),
-        "1\n"
+        h.path("/etc/kubernetes/super-admin.conf").exists(),
+        h.model.minor() >= 29,
+        "{version}: super-admin.conf"
     );
-    assert!(std::fs::read_to_string(h.path("/etc/subuid"))
-        .unwrap()
-        .contains("u7s-admin:165536:65536"));
-    assert_eq!(
-        std::fs::read_to_string(h.path("/etc/podsec/u7s/config/state")).unwrap(),
-        "done init\n"
+    let config = h.read("/var/lib/u7s-admin/.config/usernetes/kubeadm-init.yaml");
+    assert!(
+        config.contains(&format!("apiVersion: kubeadm.k8s.io/{api}\n")),
+        "{config}"
     );
+    assert!(
+        config.contains(&format!("kubernetesVersion: {version}\n")),
+        "{config}"
+    );
+    let env = h.read("/etc/podsec/u7s/config/env");
+    assert!(
+        env.contains(&format!("U7S_KUBEVERSION='{version}'")),
+        "{env}"
+    );
+    assert_eq!(h.read("/proc/sys/net/ipv4/ip_forward"), "1\n");
+    assert!(h.read("/etc/subuid").contains("u7s-admin:165536:65536"));
+    assert_eq!(h.read("/etc/podsec/u7s/config/state"), "done init\n");
     // Rebuilt from admin.conf through the whitelist, never a copy of it.
-    let admin_conf = std::fs::read_to_string(h.path("/etc/kubernetes/admin.conf")).unwrap();
+    let admin_conf = h.read("/etc/kubernetes/admin.conf");
     assert_eq!(
-        std::fs::read_to_string(h.path("/root/.kube/config")).unwrap(),
+        h.read("/root/.kube/config"),
         u7s::kubeconfig::rebuild(&admin_conf).unwrap()
     );
-    let apiserver =
-        std::fs::read_to_string(h.path("/etc/kubernetes/manifests/kube-apiserver.yaml")).unwrap();
+    // The audit edit on the manifest kubeadm wrote.
+    let apiserver = h.read("/etc/kubernetes/manifests/kube-apiserver.yaml");
     assert!(
         apiserver.contains("--audit-policy-file=/etc/kubernetes/audit/policy.yaml"),
         "{apiserver}"
     );
     assert!(
-        apiserver.contains("mountPath: /var/log/kubernetes/audit"),
-        "{apiserver}"
+        apiserver.contains("--etcd-servers=https://127.0.0.1:2379"),
+        "kubeadm's flags stay: {apiserver}"
     );
 
-    // kubeadm ran inside the namespaces (uid 0 inside, the child's netns),
-    // first to pull the images, then init with the generated config.
-    let calls = h.record("kubeadm");
-    let child_net = ns_of(&rk.child_pid().to_string(), "net");
+    // kubeadm ran inside the namespaces (uid 0, the child's netns): first
+    // the image pull, then init with the generated config.
+    let calls = h.inside_calls();
+    let config_path = "/var/lib/u7s-admin/.config/usernetes/kubeadm-init.yaml";
+    assert_eq!(calls.len(), 2, "{calls:?}");
     assert!(
-        calls.contains(&format!("call uid=0 net={child_net}")),
-        "{calls}"
+        calls[0].starts_with(&["config", "images", "pull"]),
+        "{calls:?}"
     );
+    assert_eq!(calls[0].exit, Some(0), "{calls:?}");
+    let pause = if h.model.minor() >= 31 { "3.10" } else { "3.9" };
     assert!(
-        calls.contains("  [config]\n  [images]\n  [pull]\n"),
-        "{calls}"
+        calls[0]
+            .pulled()
+            .contains(&format!("registry.altlinux.org/k8s-p10/pause:{pause}")),
+        "{calls:?}"
     );
-    assert!(
-        calls.contains("  [init]\n  [--config]\n  [/var/lib/u7s-admin/.config/usernetes/kubeadm-init.yaml]\n  [--ignore-preflight-errors=Port]\n  [--v=1]\n  [--upload-certs]\n"),
-        "{calls}"
+    assert_eq!(
+        calls[1].args,
+        [
+            "init",
+            "--config",
+            config_path,
+            "--ignore-preflight-errors=Port",
+            "--v=1",
+            "--upload-certs"
+        ]
     );
+    assert_eq!(calls[1].exit, Some(0));
     let systemctl = h.record("systemctl");
     for line in [
         "--user -M u7s-admin@ start u7s.target",
@@ -302,56 +360,94 @@ fn kubeadm_init_prepares_the_host_runs_kubeadm_inside_and_finishes() {
     assert_eq!(before, h.tree.snapshot());
 }
 
+/// A worker and a second master join a first master (made with the model on
+/// another "host") with what its init printed, on both API versions.
 #[test]
 fn kubeadm_join_as_worker_and_as_control_plane() {
     if !require_host() {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    for (tag, control_plane) in [("join-worker", false), ("join-master", true)] {
-        let h = host(tag);
-        let mut args = vec![
-            "join",
-            "10.10.0.9:6443",
-            "--token",
-            TOKEN,
-            "--discovery-token-ca-cert-hash",
-            HASH,
-            "--ignore-preflight-errors=Port",
-        ];
-        if control_plane {
-            args.extend(["--control-plane", "--certificate-key", CERT_KEY]);
-        }
-        let out = h.kubeadm(&args);
-        assert!(out.status.success(), "{tag}: {}", text(&out.stderr));
-        let config = h.path("/var/lib/u7s-admin/.config/usernetes/kubeadm-join.yaml");
-        let yaml = std::fs::read_to_string(&config).unwrap();
-        assert!(yaml.contains("apiServerEndpoint: 10.10.0.9:6443"), "{yaml}");
-        assert_eq!(
-            yaml.contains("certificateKey"),
-            control_plane,
-            "{tag}: {yaml}"
-        );
-        assert_eq!(
-            h.path("/root/.kube/config").exists(),
-            control_plane,
-            "{tag}: admin kubeconfig only on masters"
-        );
-        assert!(
-            !h.record("kubectl").contains("apply"),
-            "{tag}: the CNI is applied by the first master only"
-        );
-        let env = std::fs::read_to_string(h.path("/etc/podsec/u7s/config/env")).unwrap();
-        assert!(
-            env.contains(&format!(
-                "U7S_CONTROLPLANE='{}'",
-                if control_plane { "master" } else { "" }
-            )),
-            "{env}"
-        );
-        secrets_are_private(&h.tree.root, TOKEN);
-        if control_plane {
-            secrets_are_private(&h.tree.root, CERT_KEY);
+    for (version, api) in VERSIONS {
+        for control_plane in [false, true] {
+            let tag = format!(
+                "join-{}-{api}",
+                if control_plane { "master" } else { "worker" }
+            );
+            let h = host(&tag, version);
+            let seed_root = h.stubs.root.join("master0");
+            let s = kubeadm_model::seed_cluster(&h.model, &seed_root, "10.10.0.9");
+            let key = s.certificate_key.clone().unwrap();
+            let mut args = vec![
+                "join",
+                "10.10.0.9:6443",
+                "--token",
+                &s.token,
+                "--discovery-token-ca-cert-hash",
+                &s.hash,
+                "--ignore-preflight-errors=Port",
+            ];
+            if control_plane {
+                args.extend(["--control-plane", "--certificate-key", &key]);
+            }
+            let out = h.kubeadm(&args);
+            assert!(out.status.success(), "{tag}: {}", text(&out.stderr));
+            let config = h.read("/var/lib/u7s-admin/.config/usernetes/kubeadm-join.yaml");
+            assert!(
+                config.contains("apiServerEndpoint: 10.10.0.9:6443"),
+                "{config}"
+            );
+            assert!(
+                config.contains(&format!("apiVersion: kubeadm.k8s.io/{api}\n")),
+                "{config}"
+            );
+            assert_eq!(
+                config.contains("certificateKey"),
+                control_plane,
+                "{tag}: {config}"
+            );
+            // Every kubeadm call inside succeeded; the join one is the last.
+            let calls = h.inside_calls();
+            assert!(calls.iter().all(|c| c.exit == Some(0)), "{tag}: {calls:?}");
+            assert!(calls.last().unwrap().starts_with(&["join"]), "{calls:?}");
+            assert!(!calls
+                .iter()
+                .any(|c| c.pulled().is_empty() && c.starts_with(&["config", "images", "pull"])));
+            // What kubeadm join wrote: the cluster's CA, the kubelet's files.
+            assert_eq!(
+                h.read("/etc/kubernetes/pki/ca.crt"),
+                std::fs::read_to_string(seed_root.join("etc/kubernetes/pki/ca.crt")).unwrap()
+            );
+            assert!(h.path("/etc/kubernetes/kubelet.conf").exists());
+            assert!(h.path("/var/lib/kubelet/config.yaml").exists());
+            assert_eq!(
+                h.path("/root/.kube/config").exists(),
+                control_plane,
+                "{tag}: admin kubeconfig only on masters"
+            );
+            if control_plane {
+                assert_eq!(
+                    h.read("/root/.kube/config"),
+                    u7s::kubeconfig::rebuild(&h.read("/etc/kubernetes/admin.conf")).unwrap()
+                );
+                assert!(h.path("/etc/kubernetes/manifests/etcd.yaml").exists());
+            }
+            assert!(
+                !h.record("kubectl").contains("apply"),
+                "{tag}: the CNI is applied by the first master only"
+            );
+            let env = h.read("/etc/podsec/u7s/config/env");
+            assert!(
+                env.contains(&format!(
+                    "U7S_CONTROLPLANE='{}'",
+                    if control_plane { "master" } else { "" }
+                )),
+                "{env}"
+            );
+            secrets_are_private(&h.tree.root, &s.token);
+            if control_plane {
+                secrets_are_private(&h.tree.root, &key);
+            }
         }
     }
 }
@@ -406,7 +502,7 @@ fn every_preflight_failure_is_one_line_exit_1_and_changes_nothing() {
         ),
     ];
     for (tag, break_it, needle) in cases {
-        let h = host(&format!("preflight-{tag}"));
+        let h = host(&format!("preflight-{tag}"), NEWEST);
         break_it(&h);
         let before = h.tree.snapshot();
         let out = h.kubeadm(&["init", "--ignore-preflight-errors=Port"]);
@@ -432,7 +528,7 @@ fn every_preflight_failure_is_one_line_exit_1_and_changes_nothing() {
             "{tag}: the summary names {name}:\n{err}"
         );
         assert_eq!(before, h.tree.snapshot(), "{tag}: the host changed");
-        assert!(h.record("kubeadm").is_empty(), "{tag}: kubeadm ran");
+        assert!(h.model.work_calls().is_empty(), "{tag}: kubeadm ran");
         // The name is one --ignore-preflight-errors accepts: the failure
         // becomes `[WARNING Name]: ...` and the preflight passes.
         let ignore = format!("--ignore-preflight-errors=Port,{name}");
@@ -456,55 +552,82 @@ fn kubeadm_reset_sets_the_cluster_aside_and_init_works_again() {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let h = host("reset");
-    let rk = rootlesskit();
-    let out = h.kubeadm(&["init", "--ignore-preflight-errors=Port"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let admin_conf = std::fs::read(h.path("/etc/kubernetes/admin.conf")).unwrap();
+    for (version, api) in VERSIONS {
+        let h = host(&format!("reset-{api}"), version);
+        let out = h.kubeadm(&["init", "--ignore-preflight-errors=Port"]);
+        assert!(out.status.success(), "{version}: {}", text(&out.stderr));
+        let admin_conf = h.read("/etc/kubernetes/admin.conf");
+        let ca_key = h.read("/etc/kubernetes/pki/ca.key");
+        let etcd_db = h.read("/var/lib/podsec/u7s/etcd/member/snap/db");
 
-    let out = h.kubeadm(&["reset", "-f", "--cri-socket", "unix:///run/crio/crio.sock"]);
-    assert!(out.status.success(), "reset: {}", text(&out.stderr));
-    let calls = h.record("kubeadm");
-    let child_net = ns_of(&rk.child_pid().to_string(), "net");
-    assert!(
-        calls.contains(&format!("call uid=0 net={child_net}\n  [reset]\n  [-f]\n  [--cri-socket]\n  [unix:///run/crio/crio.sock]\n")),
-        "the real reset ran inside with the arguments verbatim: {calls}"
-    );
-    assert!(h.record("systemctl").contains("disable --now u7s.service"));
-    assert!(!h.path("/etc/kubernetes").exists(), "set aside");
-    assert!(!h.path("/etc/podsec/u7s/config/state").exists());
-    // Nothing lost: the backup holds the cluster's files.
-    let backups: Vec<PathBuf> = std::fs::read_dir(h.path("/etc"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("kubernetes.u7s-backup-")
-        })
-        .collect();
-    assert_eq!(backups.len(), 1, "{backups:?}");
-    assert_eq!(
-        std::fs::read(backups[0].join("admin.conf")).unwrap(),
-        admin_conf
-    );
+        // Without -f and without a terminal to ask on: refused, nothing changed.
+        let before = h.tree.snapshot();
+        let out = h.kubeadm(&["reset"]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("run it with -f"),
+            "{}",
+            text(&out.stderr)
+        );
+        assert_eq!(
+            before,
+            h.tree.snapshot(),
+            "{version}: a refused reset changed the host"
+        );
 
-    let again = h.kubeadm(&["init", "--ignore-preflight-errors=Port"]);
-    assert!(
-        again.status.success(),
-        "init after reset: {}",
-        text(&again.stderr)
-    );
-    assert_eq!(
-        std::fs::read_to_string(h.path("/etc/podsec/u7s/config/state")).unwrap(),
-        "done init\n"
-    );
+        let out = h.kubeadm(&["reset", "-f", "--cri-socket", "unix:///run/crio/crio.sock"]);
+        assert!(
+            out.status.success(),
+            "{version}: reset: {}",
+            text(&out.stderr)
+        );
+        let calls = h.inside_calls();
+        let reset = calls.last().unwrap();
+        assert_eq!(
+            reset.args,
+            ["reset", "-f", "--cri-socket", "unix:///run/crio/crio.sock"],
+            "the real reset ran inside with the arguments verbatim"
+        );
+        assert_eq!(reset.exit, Some(0));
+        assert!(h.record("systemctl").contains("disable --now u7s.service"));
+        assert!(!h.path("/etc/kubernetes").exists(), "set aside");
+        assert!(!h.path("/etc/podsec/u7s/config/state").exists());
+        // Nothing lost: the backups hold the cluster's CA key, kubeconfigs
+        // and etcd data, which the real reset deletes.
+        assert!(
+            backups_hold(&h, "admin.conf", &admin_conf),
+            "{version}: admin.conf lost"
+        );
+        assert!(
+            backups_hold(&h, "ca.key", &ca_key),
+            "{version}: the CA key lost"
+        );
+        assert!(
+            backups_hold(&h, "db", &etcd_db),
+            "{version}: etcd's data lost"
+        );
+
+        let again = h.kubeadm(&["init", "--ignore-preflight-errors=Port"]);
+        assert!(
+            again.status.success(),
+            "{version}: init after reset: {}",
+            text(&again.stderr)
+        );
+        assert_eq!(h.read("/etc/podsec/u7s/config/state"), "done init\n");
+    }
 }
 
 /// The host tree's state after a flow, leaving out the backups (their names
-/// carry the time) and keyed by path relative to the tree.
+/// carry the time) and keyed by path relative to the tree. Keys,
+/// certificates and kubeconfigs are new in every kubeadm run: for them only
+/// the mode counts.
 fn end_state(h: &Host) -> std::collections::BTreeMap<String, (u32, Vec<u8>)> {
+    let random = |p: &str| {
+        p.contains("/pki/")
+            || p.ends_with(".conf")
+            || p.ends_with(".kube/config")
+            || p.contains("kubelet-client")
+    };
     h.tree
         .snapshot()
         .into_iter()
@@ -515,6 +638,10 @@ fn end_state(h: &Host) -> std::collections::BTreeMap<String, (u32, Vec<u8>)> {
             )
         })
         .filter(|(p, _)| !p.contains(".u7s-backup-"))
+        .map(|(p, (mode, bytes))| {
+            let bytes = if random(&p) { Vec::new() } else { bytes };
+            (p, (mode, bytes))
+        })
         .collect()
 }
 
@@ -550,14 +677,14 @@ fn init_killed_at_each_step_then_rerun_converges_and_loses_nothing() {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let reference = host("crash-reference");
+    let reference = host("crash-reference", NEWEST);
     seed_earlier_cluster(&reference);
     let out = reference.kubeadm(&["init", "--ignore-preflight-errors=Port"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let expected = end_state(&reference);
     let total = step_total(&text(&out.stderr));
     for step in 1..=total {
-        let h = host(&format!("crash-{step}"));
+        let h = host(&format!("crash-{step}"), NEWEST);
         seed_earlier_cluster(&h);
         // Start the flow in its own process group and SIGKILL the whole group
         // as soon as it announces step `step`.
@@ -618,7 +745,7 @@ fn kubeadm_init_creates_a_missing_u7s_admin_after_the_preflight() {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let h = host("create-admin");
+    let h = host("create-admin", NEWEST);
     let a = admin();
     // No u7s-admin and no lingering on this host yet.
     h.tree
@@ -691,7 +818,7 @@ fn on_a_terminal_earlier_etcd_data_is_moved_aside_only_when_confirmed() {
     }
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     for (answer, confirmed) in [("n\n", false), ("y\n", true)] {
-        let h = host(&format!("etcd-confirm-{confirmed}"));
+        let h = host(&format!("etcd-confirm-{confirmed}"), NEWEST);
         h.tree
             .write("var/lib/podsec/u7s/etcd/member/snap/db", "EARLIER-ETCD\n");
         let before = h.tree.snapshot();
@@ -715,8 +842,13 @@ fn on_a_terminal_earlier_etcd_data_is_moved_aside_only_when_confirmed() {
             "{shown}"
         );
         if confirmed {
+            // kubeadm found the data dir empty (its preflight refuses any
+            // leftover there); the data now is the new cluster's.
             assert!(out.status.success(), "{shown}");
-            assert!(!h.path("/var/lib/podsec/u7s/etcd/member/snap").exists());
+            assert_ne!(
+                h.read("/var/lib/podsec/u7s/etcd/member/snap/db"),
+                "EARLIER-ETCD\n"
+            );
             assert!(
                 backups_hold(&h, "db", "EARLIER-ETCD\n"),
                 "the etcd data is in a backup"

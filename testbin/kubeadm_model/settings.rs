@@ -97,12 +97,18 @@ pub struct Record {
 
 impl Record {
     pub fn start(model: &Model, args: &[String]) -> Record {
+        // Calls come from root on the host and from u7s-admin inside the
+        // namespaces: the record is open to both.
         let file = model.records.as_ref().and_then(|dir| {
-            std::fs::OpenOptions::new()
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            let file = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
+                .mode(0o666)
                 .open(dir.join("kubeadm"))
-                .ok()
+                .ok()?;
+            let _ = file.set_permissions(std::fs::Permissions::from_mode(0o666));
+            Some(file)
         });
         let mut record = Record { file };
         let net = std::fs::read_link("/proc/self/ns/net")

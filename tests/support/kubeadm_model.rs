@@ -86,6 +86,12 @@ impl KubeadmModel {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         open_dir(records);
         open_dir(cluster);
+        // The record is appended to by root and by u7s-admin.
+        let record = records.join("kubeadm");
+        if !record.exists() {
+            std::fs::write(&record, "").unwrap();
+        }
+        std::fs::set_permissions(&record, std::fs::Permissions::from_mode(0o666)).unwrap();
         let program = dir.join("kubeadm");
         let tmp = dir.join(".kubeadm.tmp");
         std::fs::copy(env!("CARGO_BIN_EXE_kubeadm-model"), &tmp).unwrap();
