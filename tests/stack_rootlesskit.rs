@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use support::rk_role::*;
 use support::*;
@@ -79,6 +79,29 @@ fn a_master_gets_its_mounts_cni_tap0_readiness_and_ports() {
     }
     let out = rt.nsenter(&["ls", "/opt/cni/bin"]);
     assert_eq!(text(&out.stdout), "bridge\n", "{}", text(&out.stderr));
+    // /opt/cni/bin is u7s-admin's copy of the host's plugins: the CNI
+    // plugin's installer (flannel's install-cni-plugin: `cp -f /flannel
+    // /opt/cni/bin/flannel`) writes there; the host's directory stays root's.
+    let out = rt.nsenter(&["cp", "-f", "/bin/true", "/opt/cni/bin/flannel"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let copy = rt.data.join("usernetes/_opt_cni_bin");
+    assert_eq!(
+        std::fs::metadata(copy.join("flannel")).unwrap().uid(),
+        admin().uid
+    );
+    assert_eq!(
+        std::fs::read(copy.join("bridge")).unwrap(),
+        std::fs::read(rt.cni.join("bridge")).unwrap()
+    );
+    assert!(
+        !rt.cni.join("flannel").exists(),
+        "the host's plugins are untouched"
+    );
+    let host_dir = std::fs::metadata(&rt.cni).unwrap();
+    assert_eq!(
+        (host_dir.uid(), host_dir.permissions().mode() & 0o022),
+        (0, 0)
+    );
     // what is written to /var/lib/kubelet inside lands in the data dir
     let out = rt.nsenter(&["touch", "/var/lib/kubelet/written-inside"]);
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -125,8 +125,11 @@ pub struct Bind {
     pub source: PathBuf,
     pub target: PathBuf,
     /// Create the source if missing (u7s-admin's data dirs); otherwise a
-    /// missing source is an error (the CNI plugins).
+    /// missing source is an error.
     pub create_source: bool,
+    /// Copy the files of this host directory into the source first (the
+    /// CNI plugins; a missing directory is an error).
+    pub fill_from: Option<PathBuf>,
 }
 
 /// Everything the child-side setup does, decided before doing it.
@@ -183,15 +186,22 @@ pub fn child_plan(
         }
     }
     let p = PathBuf::from;
+    // /opt/cni/bin is u7s-admin's own copy of the host's plugins: the CNI
+    // plugin's installer (flannel's install-cni-plugin, calico's
+    // install-cni) copies its binary there from inside, and crio runs the
+    // plugins from there as u7s-admin. The host's directory, which root
+    // runs plugins from, stays root's and read-only to u7s-admin.
     let mut binds = vec![Bind {
-        source: cni_bin_dir.to_owned(),
+        source: dirs.data_for(Path::new("/opt/cni/bin")),
         target: p("/opt/cni/bin"),
-        create_source: false,
+        create_source: true,
+        fill_from: Some(cni_bin_dir.to_owned()),
     }];
     binds.extend(DATA_BINDS.iter().map(|t| Bind {
         source: dirs.data_for(Path::new(t)),
         target: p(t),
         create_source: true,
+        fill_from: None,
     }));
     Ok(ChildPlan {
         stale_links: [
@@ -401,10 +411,10 @@ fn setup_child() -> Result<i32> {
         Ok(())
     })?;
     for b in &plan.binds {
-        let name = if b.create_source {
-            format!("bind {}", b.target.display())
-        } else {
+        let name = if b.fill_from.is_some() {
             format!("bind the CNI plugins on {}", b.target.display())
+        } else {
+            format!("bind {}", b.target.display())
         };
         step(&name, || bind(b))?;
     }
@@ -462,14 +472,22 @@ fn remove_stale(paths: &[PathBuf]) -> Result<()> {
 }
 
 fn bind(b: &Bind) -> Result<()> {
+    if let Some(from) = &b.fill_from {
+        if !from.is_dir() {
+            bail!(
+                "{}",
+                crate::tr!("cni-dir-missing", from.display(), CNI_BIN_DIR_VAR)
+            );
+        }
+    }
     if b.create_source {
         std::fs::create_dir_all(&b.source)
             .with_context(|| crate::tr!("cannot-create", b.source.display()))?;
     } else if !b.source.is_dir() {
-        bail!(
-            "{}",
-            crate::tr!("cni-dir-missing", b.source.display(), CNI_BIN_DIR_VAR)
-        );
+        bail!("{}", crate::tr!("is-missing", b.source.display()));
+    }
+    if let Some(from) = &b.fill_from {
+        copy_plugins(from, &b.source)?;
     }
     // `--copy-up` made the entries of /var/lib links to the host's: replace
     // such a link by a directory of our own.
@@ -492,6 +510,46 @@ fn bind(b: &Bind) -> Result<()> {
             crate::tr!("cannot-bind", b.source.display(), b.target.display(), e)
         )
     })
+}
+
+/// Copies the host's CNI plugins (regular files, or links to them) into
+/// `to`, replacing a copy whose size or time differs, so that an update of
+/// the host's plugins reaches the namespaces on the next start. Files only
+/// `to` has (a plugin the CNI installer put there) stay.
+pub fn copy_plugins(from: &Path, to: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let entries =
+        std::fs::read_dir(from).with_context(|| crate::tr!("cannot-read", from.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| crate::tr!("cannot-read", from.display()))?;
+        let src = entry.path();
+        let Ok(meta) = std::fs::metadata(&src) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        let dst = to.join(entry.file_name());
+        let same = std::fs::symlink_metadata(&dst).is_ok_and(|d| {
+            d.is_file() && d.len() == meta.len() && d.modified().ok() == meta.modified().ok()
+        });
+        if same {
+            continue;
+        }
+        let tmp = to.join(format!(".{}.u7s-new", entry.file_name().to_string_lossy()));
+        std::fs::copy(&src, &tmp).with_context(|| crate::tr!("cannot-write", tmp.display()))?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))
+            .with_context(|| crate::tr!("cannot-chmod", tmp.display()))?;
+        if let Ok(modified) = meta.modified() {
+            let file = std::fs::File::options()
+                .write(true)
+                .open(&tmp)
+                .with_context(|| crate::tr!("cannot-write", tmp.display()))?;
+            let _ = file.set_modified(modified);
+        }
+        std::fs::rename(&tmp, &dst).with_context(|| crate::tr!("cannot-write", dst.display()))?;
+    }
+    Ok(())
 }
 
 fn symlink_force(target: &Path, link: &Path) -> Result<()> {
@@ -718,6 +776,32 @@ mod tests {
     }
 
     #[test]
+    fn plugins_are_copied_again_when_the_host_has_other_ones() {
+        let base = std::env::temp_dir().join(format!("u7s-cni-copy-{}", std::process::id()));
+        let (from, to) = (base.join("host"), base.join("copy"));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(from.join("subdir")).unwrap();
+        std::fs::create_dir_all(&to).unwrap();
+        std::fs::write(from.join("bridge"), "v1").unwrap();
+        std::fs::write(to.join("flannel"), "installed inside").unwrap();
+        copy_plugins(&from, &to).unwrap();
+        assert_eq!(std::fs::read_to_string(to.join("bridge")).unwrap(), "v1");
+        std::fs::write(from.join("bridge"), "v2 longer").unwrap();
+        copy_plugins(&from, &to).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(to.join("bridge")).unwrap(),
+            "v2 longer"
+        );
+        assert_eq!(
+            std::fs::read_to_string(to.join("flannel")).unwrap(),
+            "installed inside",
+            "what the CNI installer put there stays"
+        );
+        assert!(!to.join("subdir").exists());
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[test]
     fn the_child_plan_follows_the_reference() {
         let plan = child_plan(&env("master"), &dirs(), Path::new("/usr/libexec/cni"), &[]).unwrap();
         assert!(plan.stale_links.contains(&PathBuf::from("/run/crio")));
@@ -729,10 +813,12 @@ mod tests {
         assert_eq!(
             plan.binds[0],
             Bind {
-                source: "/usr/libexec/cni".into(),
+                source: "/var/lib/u7s-admin/.local/share/usernetes/_opt_cni_bin".into(),
                 target: "/opt/cni/bin".into(),
-                create_source: false
-            }
+                create_source: true,
+                fill_from: Some("/usr/libexec/cni".into()),
+            },
+            "u7s-admin's own copy of the host's plugins, never the host's directory"
         );
         let targets: Vec<_> = plan.binds[1..].iter().map(|b| b.target.clone()).collect();
         assert_eq!(
