@@ -51,7 +51,9 @@ impl Lab {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
+        // Another test thread may be copying a model while this one forks:
+        // support::spawn retries the brief ETXTBSY that gives.
+        let mut child = support::spawn(&mut cmd);
         std::io::Write::write_all(child.stdin.as_mut().unwrap(), stdin.as_bytes()).unwrap();
         child.wait_with_output().unwrap()
     }

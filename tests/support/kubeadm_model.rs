@@ -251,19 +251,20 @@ pub fn seed_cluster(model: &KubeadmModel, root: &Path, advertise: &str) -> JoinS
         ),
     )
     .unwrap();
-    let out = model
-        .command()
-        .args([
-            "init",
-            "--config",
-            "/init.yaml",
-            "--upload-certs",
-            "--skip-phases=preflight",
-        ])
-        .env("KUBEADM_MODEL_ROOT", root)
-        .env("KUBEADM_MODEL_RECORDS", "")
-        .output()
-        .unwrap();
+    // support::run retries the brief ETXTBSY of a copy made meanwhile.
+    let out = super::run(
+        model
+            .command()
+            .args([
+                "init",
+                "--config",
+                "/init.yaml",
+                "--upload-certs",
+                "--skip-phases=preflight",
+            ])
+            .env("KUBEADM_MODEL_ROOT", root)
+            .env("KUBEADM_MODEL_RECORDS", ""),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
