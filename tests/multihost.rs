@@ -1,8 +1,10 @@
 //! The guide's cluster on three simulated hosts (issue #12): master1, worker1
 //! and master2, plus haproxy in front of the masters, each a Debian container
 //! booted with systemd-nspawn on a private bridge (see `support::lan`), with
-//! u7s installed by packaging/install.sh. Stand-ins only for kubeadm, the API
-//! server, kubelet and crio (tests/multihost/*); everything else is real:
+//! u7s installed by packaging/install.sh. Stand-ins only for kubeadm (the
+//! kubeadm model, testbin/kubeadm_model, whose cluster directory is shared by
+//! the three cluster machines as its documented cross-host interface), the
+//! API server, kubelet and crio (tests/multihost/*); everything else is real:
 //! systemd and user managers, u7s's units, rootlesskit with slirp4netns and
 //! its port forwards, haproxy, kubectl, openssl.
 //!
@@ -15,6 +17,7 @@
 
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -37,7 +40,6 @@ const KUBE_VERSION: &str = "v1.31.2";
 const APISERVER: &str = include_str!("multihost/apiserver.py");
 const KUBELET: &str = include_str!("multihost/kubelet.py");
 const CRIO: &str = include_str!("multihost/crio.sh");
-const KUBEADM: &str = include_str!("multihost/kubeadm-placeholder.py");
 const PROBE_PY: &str = include_str!("multihost/probe.py");
 
 /// name, address, role in the cluster (None: the load balancer).
@@ -258,11 +260,15 @@ fn prepare_node(root: &Path) {
     assert!(out.status.success(), "install.sh: {}", text(&out.stderr));
     write_file(root, "/usr/bin/crio", CRIO, 0o755);
     write_file(root, "/usr/bin/kubelet", KUBELET, 0o755);
-    write_file(root, "/usr/bin/kubeadm", KUBEADM, 0o755);
+    // The kubeadm model as /usr/bin/kubeadm; join must reach the endpoint
+    // over the network before it reads the shared cluster directory.
+    let kubeadm = root.join("usr/bin/kubeadm");
+    std::fs::copy(env!("CARGO_BIN_EXE_kubeadm-model"), &kubeadm).unwrap();
+    std::fs::set_permissions(&kubeadm, std::fs::Permissions::from_mode(0o755)).unwrap();
     write_file(
         root,
         "/usr/bin/kubeadm-model.conf",
-        &format!("version={KUBE_VERSION}\ncluster={CLUSTER_DIR}\n"),
+        &format!("version={KUBE_VERSION}\ncluster={CLUSTER_DIR}\nprobe_endpoint=true\n"),
         0o644,
     );
     write_file(root, &format!("{STANDINS}/apiserver.py"), APISERVER, 0o755);
@@ -487,11 +493,7 @@ fn the_guides_cluster_on_three_hosts_behind_haproxy() {
     let _ = std::fs::remove_dir_all(&cluster);
     std::fs::create_dir_all(&cluster).unwrap();
     // u7s-admin of each machine writes it (as uid 0 of its namespaces).
-    std::fs::set_permissions(
-        &cluster,
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .unwrap();
+    std::fs::set_permissions(&cluster, std::fs::Permissions::from_mode(0o777)).unwrap();
     let _cluster_cleanup = RemoveOnDrop(cluster.clone());
     let kubectl = kubectl_binary().unwrap();
     let mut plans = Vec::new();
@@ -605,15 +607,17 @@ fn the_guides_cluster_on_three_hosts_behind_haproxy() {
 
     // Both API servers answer from worker1 through haproxy:8443, with the
     // cluster's certificate valid for the endpoint's name.
-    let mut seen = Vec::new();
-    wait_until(
-        "both masters answering through haproxy",
-        Duration::from_secs(60),
-        || {
-            seen = through_haproxy(worker1, 6);
-            answered_by(&seen, "master1") && answered_by(&seen, "master2")
-        },
-    );
+    // Each API server names its own advertise address.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = through_haproxy(worker1, 6);
+    while !(answered_by(&seen, "master1") && answered_by(&seen, "master2")) {
+        assert!(
+            Instant::now() < deadline,
+            "both masters, each advertising its own address, answer through haproxy; the last answers: {seen:?}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+        seen = through_haproxy(worker1, 6);
+    }
     steps.step("worker1 -> haproxy:8443 reaches the API of master1 and master2");
 
     // haproxy's health checks follow u7s.service on master1.
