@@ -139,7 +139,7 @@ pub const DOCS: &[Doc] = &[
             ),
             (
                 "U7S_FLANNEL_TAG",
-                "init/join: the tag of the flannel images",
+                "init/join: the flannel release; only the bundled one's (v0.26.7) is accepted",
             ),
             (
                 "U7S_ROOT",

@@ -134,7 +134,7 @@ pub static RU: &[(&str, &str)] = &[
     ("init/join: the network plugin, flannel (default) or calico", "init/join: сетевой модуль, flannel (по умолчанию) или calico"),
     ("init/join: the platform path on the registry (k8s-p10, k8s-c10f1, p11, ...), replacing the computed one",
      "init/join: путь платформы в регистраторе (k8s-p10, k8s-c10f1, p11, ...) вместо вычисленного"),
-    ("init/join: the tag of the flannel images", "init/join: тег образов flannel"),
+    ("init/join: the flannel release; only the bundled one's (v0.26.7) is accepted", "init/join: выпуск flannel; принимается только встроенный (v0.26.7)"),
     ("milliseconds between two readiness checks (default 1000)", "миллисекунды между двумя проверками готовности (по умолчанию 1000)"),
     ("passed to kubectl as it is; unset, kubectl reads u7s-admin's ~/.kube/config",
      "передаётся kubectl как есть; если не задана, kubectl читает ~/.kube/config пользователя u7s-admin"),

@@ -314,7 +314,11 @@ fn bad_input_is_one_line_with_exit_1_and_no_change() {
     let before = tree.snapshot();
     let v = [("U7S_KUBEVERSION", "v1.30.5")];
     type Env<'a> = &'a [(&'a str, &'a str)];
-    let cases: [(Env, &[&str], &str); 7] = [
+    let other_flannel = [
+        ("U7S_KUBEVERSION", "v1.30.5"),
+        ("U7S_FLANNEL_TAG", "v0.25.1"),
+    ];
+    let cases: [(Env, &[&str], &str); 8] = [
         (&v, &["init", "--foo", "--dry-run"], "unknown flag: --foo"),
         (
             &v,
@@ -345,6 +349,13 @@ fn bad_input_is_one_line_with_exit_1_and_no_change() {
             &v,
             &["init", "--dry-run", "--config", "/nonexistent/kubeadm.yaml"],
             "/nonexistent/kubeadm.yaml",
+        ),
+        // Only the bundled flannel release's manifest exists: another tag
+        // is refused, not recorded and ignored.
+        (
+            &other_flannel,
+            &["init", "--dry-run"],
+            "U7S_FLANNEL_TAG=\"v0.25.1\": u7s bundles the manifest of flannel v0.26.7 only",
         ),
     ];
     for (env, args, needle) in cases {

@@ -168,6 +168,33 @@ fn step_total(stderr: &str) -> usize {
         .unwrap_or_else(|| panic!("no progress line: {stderr}"))
 }
 
+/// The audit edit, on the manifest kubeadm wrote, as podsec's reference
+/// makes it: policy and log in the host's /etc/kubernetes/audit (u7s-admin's,
+/// for the apiserver writes the log), 500 MB, 3 old files.
+fn assert_audited(h: &Host) {
+    let apiserver = h.read("/etc/kubernetes/manifests/kube-apiserver.yaml");
+    for line in [
+        "- --audit-policy-file=/etc/kubernetes/audit/policy.yaml\n",
+        "- --audit-log-path=/etc/kubernetes/audit/audit.log\n",
+        "- --audit-log-maxsize=500\n",
+        "- --audit-log-maxbackup=3\n",
+        "mountPath: /etc/kubernetes/audit\n",
+        "path: /etc/kubernetes/audit\n",
+        // kubeadm's own flags stay.
+        "- --etcd-servers=https://127.0.0.1:2379\n",
+    ] {
+        assert!(apiserver.contains(line), "{line}: {apiserver}");
+    }
+    assert_eq!(
+        mode_owner(&h.path("/etc/kubernetes/audit")),
+        (0o755, admin().uid)
+    );
+    assert_eq!(
+        mode_owner(&h.path("/etc/kubernetes/audit/policy.yaml")),
+        (0o644, admin().uid)
+    );
+}
+
 fn mode_owner(path: &Path) -> (u32, u32) {
     let m = std::fs::metadata(path).unwrap_or_else(|_| panic!("{} is missing", path.display()));
     (m.permissions().mode() & 0o7777, m.uid())
@@ -296,16 +323,7 @@ fn init_on_a_fresh_host(version: &str, api: &str) {
         h.read("/root/.kube/config"),
         u7s::kubeconfig::rebuild(&admin_conf).unwrap()
     );
-    // The audit edit on the manifest kubeadm wrote.
-    let apiserver = h.read("/etc/kubernetes/manifests/kube-apiserver.yaml");
-    assert!(
-        apiserver.contains("--audit-policy-file=/etc/kubernetes/audit/policy.yaml"),
-        "{apiserver}"
-    );
-    assert!(
-        apiserver.contains("--etcd-servers=https://127.0.0.1:2379"),
-        "kubeadm's flags stay: {apiserver}"
-    );
+    assert_audited(&h);
 
     // kubeadm ran inside the namespaces (uid 0, the child's netns): first
     // the image pull, then init with the generated config.
@@ -431,6 +449,9 @@ fn kubeadm_join_as_worker_and_as_control_plane() {
                     u7s::kubeconfig::rebuild(&h.read("/etc/kubernetes/admin.conf")).unwrap()
                 );
                 assert!(h.path("/etc/kubernetes/manifests/etcd.yaml").exists());
+                assert_audited(&h);
+            } else {
+                assert!(!h.path("/etc/kubernetes/audit").exists(), "{tag}");
             }
             assert!(
                 !h.record("kubectl").contains("apply"),

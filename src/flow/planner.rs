@@ -258,9 +258,22 @@ pub fn plan(sub: Subcommand, parsed: ParsedCommand, facts: &Facts) -> Result<Pla
         input.kubernetes_version = Some(DRY_RUN_DEFAULT_VERSION.to_owned());
     }
     let mut env = facts.env.clone();
-    if env.flannel_tag.as_deref().unwrap_or("").is_empty() {
-        // The flannel u7s bundles, unless the admin pins another.
-        env.flannel_tag = Some(cni::flannel::FLANNEL_VERSION.to_owned());
+    // u7s bundles one flannel release's manifest (the reference kept one per
+    // release and picked it by U7S_FLANNEL_TAG). Another tag would run that
+    // release's images with this release's manifest: refused, not ignored.
+    let bundled = cni::flannel::FLANNEL_VERSION;
+    match env.flannel_tag.as_deref().unwrap_or("") {
+        "" => env.flannel_tag = Some(bundled.to_owned()),
+        tag if tag == bundled => {}
+        tag => {
+            let why = crate::tr!(
+                "flannel-tag-not-bundled",
+                format!("{tag:?}"),
+                bundled,
+                bundled
+            );
+            return Err(anyhow!("{why}").into());
+        }
     }
     let settings = Settings::derive(&input, &env, &facts.host)?;
     let env_file = EnvFile::from_settings(&settings);

@@ -26,6 +26,7 @@ pub enum StepKind {
     EnableService,
     InstallKubeconfig,
     ApplyCniAndAudit,
+    AuditApiserver,
     RestartService,
     // reset
     SaveClusterState,
@@ -56,6 +57,7 @@ impl StepKind {
             StepKind::EnableService => crate::tr_id!("step-enable-service"),
             StepKind::InstallKubeconfig => crate::tr_id!("step-install-kubeconfig"),
             StepKind::ApplyCniAndAudit => crate::tr_id!("step-apply-cni-audit"),
+            StepKind::AuditApiserver => crate::tr_id!("step-audit-apiserver"),
             StepKind::RestartService => crate::tr_id!("step-restart-service"),
             StepKind::SaveClusterState => crate::tr_id!("step-save-cluster-state"),
             StepKind::KubeadmReset => crate::tr_id!("step-kubeadm-reset"),

@@ -161,8 +161,11 @@ pub fn host_steps(input: &StepsInput) -> HostSteps {
     if input.role.is_control_plane() {
         changes.push(install_kubeconfig(input));
     }
-    if input.role == Role::InitMaster {
-        changes.push(apply_cni_and_audit(input));
+    match input.role {
+        Role::InitMaster => changes.push(apply_cni_and_audit(input)),
+        // Every master's API server is audited, not the first one's only.
+        Role::ControlPlaneJoin => changes.push(audit_apiserver(input)),
+        Role::Worker => {}
     }
     changes.push(restart_service(input));
     HostSteps {
@@ -506,12 +509,21 @@ fn apply_cni_and_audit(input: &StepsInput) -> Step {
             retries: Some((30, Duration::from_secs(5))),
         });
     }
-    actions.push(Action::AuditApiserver {
+    actions.push(audit_edit(input));
+    Step::new(StepKind::ApplyCniAndAudit, actions)
+}
+
+fn audit_edit(input: &StepsInput) -> Action {
+    Action::AuditApiserver {
         manifest: host::APISERVER_MANIFEST.into(),
         domain: input.domain(host::APISERVER_MANIFEST),
         policy: host::AUDIT_POLICY.into(),
-    });
-    Step::new(StepKind::ApplyCniAndAudit, actions)
+    }
+}
+
+/// A joined master's audit edit (the first master's comes with the CNI).
+fn audit_apiserver(input: &StepsInput) -> Step {
+    Step::new(StepKind::AuditApiserver, vec![audit_edit(input)])
 }
 
 fn restart_service(input: &StepsInput) -> Step {
@@ -553,6 +565,19 @@ mod tests {
             create_admin: None,
             ports: crate::stack::ports::role_ports(role, crate::cni::CniPlugin::Flannel, 6443),
             join_image_flags: vec!["--kubernetes-version".into(), "v1.31.2".into()],
+        }
+    }
+
+    #[test]
+    fn every_master_is_audited() {
+        for role in [Role::InitMaster, Role::ControlPlaneJoin, Role::Worker] {
+            let steps = host_steps(&input(role));
+            let audited = steps
+                .all()
+                .iter()
+                .flat_map(|s| &s.actions)
+                .any(|a| matches!(a, Action::AuditApiserver { .. }));
+            assert_eq!(audited, role.is_control_plane(), "{role:?}");
         }
     }
 

@@ -221,6 +221,7 @@ pub static CATALOG: &[Entry] = &[
     e!("os-cannot-act-as", "cannot act as uid {} without being root", "нельзя действовать от имени uid {}, не будучи root"),
     e!("os-cannot-drop", "cannot become uid {}: {}", "не удалось стать uid {}: {}"),
     e!("os-child-lost", "the process working as u7s-admin gave no answer ({})", "процесс, работавший от имени u7s-admin, не вернул ответа ({})"),
+    e!("step-audit-apiserver", "Auditing the API server", "Настройка аудита API-сервера"),
     // flow: execution
     e!("step-failed", "{} failed: {}; {}", "{}: ошибка: {}; {}"),
     e!("step-done", "done in {}s", "выполнено за {} с"),
@@ -339,6 +340,7 @@ pub static CATALOG: &[Entry] = &[
     e!("bad-node-name", "{} {} is not a valid node name (a lower-case DNS name); give --node-name", "{} {} — недопустимое имя узла (нужно DNS-имя в нижнем регистре); укажите --node-name"),
     e!("image-repository-empty", "--image-repository needs a value", "для --image-repository нужно значение"),
     e!("flannel-tag-bad", "U7S_FLANNEL_TAG={} is not an image tag", "U7S_FLANNEL_TAG={} — не тег образа"),
+    e!("flannel-tag-not-bundled", "U7S_FLANNEL_TAG={}: u7s bundles the manifest of flannel {} only, and another release's images need their own manifest; unset U7S_FLANNEL_TAG or set it to {}", "U7S_FLANNEL_TAG={}: в u7s встроен манифест только flannel {}, а образам другого выпуска нужен свой манифест; уберите U7S_FLANNEL_TAG или задайте {}"),
     e!("bind-port-zero", "--apiserver-bind-port 0 is not a port", "--apiserver-bind-port 0 — не порт"),
     e!("advertise-not-ipv4", "--apiserver-advertise-address {} is not an IPv4 address (only IPv4 is supported)", "--apiserver-advertise-address {} — не адрес IPv4 (поддерживается только IPv4)"),
     e!("advertise-unreachable", "--apiserver-advertise-address {} cannot be reached from other nodes; give a host address", "--apiserver-advertise-address {} недоступен с других узлов; укажите адрес хоста"),
