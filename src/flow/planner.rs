@@ -9,7 +9,7 @@ use std::ffi::OsString;
 use anyhow::{anyhow, bail, Result};
 
 use super::facts::Facts;
-use super::steps::{self, HostSteps, StepsInput};
+use super::steps::{self, HostSteps, StepsInput, WithoutSecrets};
 use crate::cni;
 use crate::kubeadm::config::{self, AdminFacts, ConfigInput};
 use crate::kubeadm::flags::{self, FlagError, KubeMinor, ParsedCommand, Subcommand};
@@ -291,6 +291,14 @@ pub fn plan(sub: Subcommand, parsed: ParsedCommand, facts: &Facts) -> Result<Pla
         }
         None => config::render(&config_input)?,
     };
+    let without_secrets = if env_file.has_secrets() || config::has_secrets(&kubeadm_config)? {
+        Some(WithoutSecrets {
+            env_file: env_file.without_secrets().render(true)?,
+            kubeadm_config: config::strip_secrets(&kubeadm_config)?,
+        })
+    } else {
+        None
+    };
     let steps = steps::host_steps(&StepsInput {
         role,
         admin_name: admin.name.clone(),
@@ -318,6 +326,7 @@ pub fn plan(sub: Subcommand, parsed: ParsedCommand, facts: &Facts) -> Result<Pla
             "--cri-socket".into(),
             config::CRI_SOCKET.into(),
         ],
+        without_secrets,
     });
     Ok(Plan {
         parsed,

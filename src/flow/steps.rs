@@ -46,6 +46,20 @@ pub struct StepsInput {
     /// alone (`no InitConfiguration or ClusterConfiguration kind was found`).
     /// Unused by init, which pulls with its own configuration.
     pub join_image_flags: Vec<String>,
+    /// The env file and the kubeadm configuration again, without the
+    /// bootstrap token, CA hash and certificate key, when they held any:
+    /// written once kubeadm has used them, so no secret stays on disk
+    /// (SPEC: "each secret kept on disk has a reason, or goes"). The join
+    /// token would let anyone who reads the files join a node until it
+    /// expires; the certificate key decrypts the control plane's keys.
+    pub without_secrets: Option<WithoutSecrets>,
+}
+
+/// See [`StepsInput::without_secrets`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithoutSecrets {
+    pub env_file: String,
+    pub kubeadm_config: String,
 }
 
 /// The tools that create the account: (useradd, groupadd, loginctl) paths.
@@ -155,9 +169,9 @@ pub fn host_steps(input: &StepsInput) -> HostSteps {
         start_stack(input),
         pull_images(input),
         run_kubeadm(input),
-        share_mounts(),
-        enable_service(input),
     ]);
+    changes.extend(forget_secrets(input));
+    changes.extend([share_mounts(), enable_service(input)]);
     if input.role.is_control_plane() {
         changes.push(install_kubeconfig(input));
     }
@@ -453,6 +467,33 @@ fn run_kubeadm(input: &StepsInput) -> Step {
     )
 }
 
+/// Rewrites the three files that held the secrets (root's env file,
+/// u7s-admin's copy, the kubeadm configuration) without them, right after
+/// kubeadm used them: a failure later on leaves nothing to steal either.
+fn forget_secrets(input: &StepsInput) -> Option<Step> {
+    let clean = input.without_secrets.as_ref()?;
+    Some(Step::new(
+        StepKind::ForgetSecrets,
+        vec![
+            input.write(host::ENV_FILE, 0o600, Owner::Root, &clean.env_file, false),
+            input.write(
+                &show(input.admin.env_file()),
+                0o600,
+                Owner::Admin,
+                &clean.env_file,
+                false,
+            ),
+            input.write(
+                &kubeadm_config_path(input),
+                0o600,
+                Owner::Admin,
+                &clean.kubeadm_config,
+                false,
+            ),
+        ],
+    ))
+}
+
 fn share_mounts() -> Step {
     Step::new(
         StepKind::ShareMounts,
@@ -565,6 +606,7 @@ mod tests {
             create_admin: None,
             ports: crate::stack::ports::role_ports(role, crate::cni::CniPlugin::Flannel, 6443),
             join_image_flags: vec!["--kubernetes-version".into(), "v1.31.2".into()],
+            without_secrets: None,
         }
     }
 
@@ -656,6 +698,67 @@ mod tests {
         assert!(pos(StepKind::MovePrevious) < pos(StepKind::WriteAuditAndCni));
         assert!(pos(StepKind::StartStack) < pos(StepKind::PullImages));
         assert!(pos(StepKind::PullImages) < pos(StepKind::KubeadmInit));
+    }
+
+    /// Every file written with secrets is written again, without them,
+    /// right after kubeadm used them; nothing else is.
+    #[test]
+    fn the_files_that_held_secrets_are_rewritten_right_after_kubeadm() {
+        for role in [Role::Worker, Role::ControlPlaneJoin, Role::InitMaster] {
+            let mut i = input(role);
+            assert!(!kinds(role).contains(&StepKind::ForgetSecrets));
+            i.without_secrets = Some(WithoutSecrets {
+                env_file: "U7S_TOKEN=''\n".into(),
+                kubeadm_config: "kind: JoinConfiguration\n".into(),
+            });
+            let steps = host_steps(&i);
+            let all = steps.all();
+            let at = all
+                .iter()
+                .position(|s| s.kind == StepKind::ForgetSecrets)
+                .unwrap();
+            assert!(
+                matches!(
+                    all[at - 1].kind,
+                    StepKind::KubeadmJoin | StepKind::KubeadmInit
+                ),
+                "{role:?}"
+            );
+            let paths = |secret: bool| -> Vec<String> {
+                let mut paths: Vec<String> = all
+                    .iter()
+                    .take(at)
+                    .flat_map(|s| &s.actions)
+                    .filter_map(|a| match a {
+                        Action::WriteFile {
+                            path, secret: s, ..
+                        } if *s == secret => Some(path.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                paths.sort();
+                paths
+            };
+            let mut rewritten: Vec<String> = all[at]
+                .actions
+                .iter()
+                .map(|a| match a {
+                    Action::WriteFile {
+                        path,
+                        secret: false,
+                        mode: 0o600,
+                        contents,
+                        ..
+                    } => {
+                        assert!(!contents.contains("0123456789abcdef"), "{path}");
+                        path.clone()
+                    }
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+            rewritten.sort();
+            assert_eq!(rewritten, paths(true), "{role:?}");
+        }
     }
 
     #[test]

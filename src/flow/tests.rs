@@ -237,7 +237,18 @@ fn join_as_a_worker_installs_no_kubeconfig_and_applies_no_cni() {
     let config = os
         .text("/var/lib/u7s-admin/.config/usernetes/kubeadm-join.yaml")
         .unwrap();
-    assert!(config.contains(TOKEN) && !config.contains("certificateKey"));
+    // kubeadm has used the token: it is gone from every file u7s wrote.
+    assert!(config.contains("apiServerEndpoint") && !config.contains(TOKEN));
+    for env in [
+        "/etc/podsec/u7s/config/env",
+        "/var/lib/u7s-admin/.config/usernetes/env",
+    ] {
+        let env = os.text(env).unwrap();
+        assert!(
+            env.contains("U7S_TOKEN=''\n") && !env.contains(TOKEN),
+            "{env}"
+        );
+    }
     assert_eq!(
         os.text("/etc/podsec/u7s/config/state").as_deref(),
         Some("done join\n")

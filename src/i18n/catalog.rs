@@ -204,6 +204,7 @@ pub static CATALOG: &[Entry] = &[
     e!("step-enable-service", "Enabling and starting u7s.service", "Включение и запуск u7s.service"),
     e!("step-install-kubeconfig", "Installing the admin kubeconfig", "Установка kubeconfig администратора"),
     e!("step-apply-cni-audit", "Applying the CNI manifest and auditing the API server", "Применение манифеста CNI и включение аудита API-сервера"),
+    e!("step-forget-secrets", "Removing the used join secrets from the settings", "Удаление использованных секретов присоединения из настроек"),
     e!("step-restart-service", "Restarting u7s.service", "Перезапуск u7s.service"),
     e!("step-kubeadm-reset", "Running kubeadm reset inside the namespaces", "Выполнение kubeadm reset внутри пространств имён"),
     e!("step-disable-service", "Stopping and disabling u7s.service", "Остановка и отключение u7s.service"),

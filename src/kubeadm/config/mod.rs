@@ -29,7 +29,7 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 pub use args::ExtraArgs;
-pub use mask::mask_secrets;
+pub use mask::{has_secrets, mask_secrets, strip_secrets};
 pub use overlay::{admin_facts, overlay, AdminFacts};
 use types::*;
 

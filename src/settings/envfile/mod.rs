@@ -163,6 +163,23 @@ impl EnvFile {
         ServiceAddrs::derive(&self.service_cidr)
     }
 
+    /// Whether it holds a bootstrap token, CA hash or certificate key.
+    pub fn has_secrets(&self) -> bool {
+        self.token.is_some() || !self.ca_cert_hashes.is_empty() || self.certificate_key.is_some()
+    }
+
+    /// The same settings without the one-time join secrets: what stays on
+    /// disk once kubeadm has used them (nothing later reads them; a new
+    /// join or init is given its own).
+    pub fn without_secrets(&self) -> EnvFile {
+        EnvFile {
+            token: None,
+            ca_cert_hashes: Vec::new(),
+            certificate_key: None,
+            ..self.clone()
+        }
+    }
+
     /// All `(key, value)` pairs, in file order, with secrets replaced by
     /// [`HIDDEN`] unless `show_secrets`.
     pub fn pairs(&self, show_secrets: bool) -> Result<Vec<(String, String)>> {

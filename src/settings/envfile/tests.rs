@@ -93,6 +93,30 @@ fn secrets_hidden_unless_asked() {
 }
 
 #[test]
+fn without_secrets_keeps_everything_else_and_still_parses() {
+    let f = sample();
+    assert!(f.has_secrets());
+    let g = f.without_secrets();
+    assert!(!g.has_secrets());
+    let text = g.render(true).unwrap();
+    for s in [TOKEN, HASH, CERT_KEY] {
+        assert!(!text.contains(s), "secret kept:\n{text}");
+    }
+    assert!(text.contains("U7S_TOKEN=''\n"), "{text}");
+    let back = EnvFile::parse(&text).unwrap();
+    assert_eq!(back, g);
+    assert_eq!(
+        EnvFile {
+            token: f.token.clone(),
+            ca_cert_hashes: f.ca_cert_hashes.clone(),
+            certificate_key: f.certificate_key.clone(),
+            ..back
+        },
+        f
+    );
+}
+
+#[test]
 fn round_trip() {
     let f = sample();
     assert_eq!(EnvFile::parse(&f.render(true).unwrap()).unwrap(), f);
