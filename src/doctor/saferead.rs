@@ -1,70 +1,51 @@
 //! Reading a file by absolute path without following a symlink anywhere in
-//! it: every component is opened with O_NOFOLLOW from the fd of its parent,
-//! so a link planted by u7s-admin (it owns parts of /etc/kubernetes and
+//! it (`ns::nofollow`, the walk every no-follow open of root's shares), so a
+//! link planted by u7s-admin (it owns parts of /etc/kubernetes and
 //! /etc/podsec on hosts that ran podsec-k8s) makes the read fail instead of
 //! reading what it points at. The file must be regular and small.
 
-use std::io::Read;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::io::{Error, ErrorKind, Read};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path};
 
-use nix::fcntl::{openat, OFlag};
-use nix::sys::stat::Mode;
+use crate::ns::nofollow::{self, Meta, OpenError};
 
 /// The largest file read this way.
 pub const MAX: u64 = 1 << 20;
 
-fn open_beneath(path: &Path, last: OFlag) -> std::io::Result<OwnedFd> {
-    use std::io::{Error, ErrorKind};
-    if !path.is_absolute() {
-        return Err(Error::new(ErrorKind::InvalidInput, "not an absolute path"));
+fn io_error(e: OpenError) -> Error {
+    match e {
+        OpenError::Missing(_) => Error::new(ErrorKind::NotFound, e.to_string()),
+        OpenError::Other(_, err) => err,
+        other => Error::new(ErrorKind::InvalidInput, other.to_string()),
     }
-    let dir_flags = OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_RDONLY;
-    let root = nix::fcntl::open("/", dir_flags, Mode::empty())?;
-    // SAFETY: `open` returned a new fd that nothing else owns.
-    let mut fd = unsafe { OwnedFd::from_raw_fd(root) };
-    let names: Vec<_> = path
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(n) => Some(Ok(n)),
-            Component::RootDir | Component::CurDir => None,
-            _ => Some(Err(Error::new(ErrorKind::InvalidInput, "'..' in path"))),
-        })
-        .collect::<Result<_, _>>()?;
-    for (i, name) in names.iter().enumerate() {
-        let flags = if i + 1 == names.len() {
-            last
-        } else {
-            dir_flags
-        };
-        use std::os::fd::AsRawFd;
-        let next = openat(Some(fd.as_raw_fd()), *name, flags, Mode::empty())?;
-        // SAFETY: as above.
-        fd = unsafe { OwnedFd::from_raw_fd(next) };
-    }
-    Ok(fd)
 }
 
 /// The text of the regular file at `path`; `Ok(None)` when it does not exist.
 pub fn read(path: &Path) -> std::io::Result<Option<String>> {
-    use std::io::{Error, ErrorKind};
-    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
-    let fd = match open_beneath(path, flags) {
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(io_error(OpenError::NotPlain(path.to_path_buf())));
+    };
+    let opened = nofollow::open_dir(parent)
+        .map_err(io_error)
+        .and_then(|dir| nofollow::open_file_in(&dir, name));
+    let fd = match opened {
         Ok(fd) => fd,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let mut file = std::fs::File::from(fd);
-    let meta = file.metadata()?;
+    let meta = Meta::of(fd.as_raw_fd())?;
     if !meta.is_file() {
         return Err(Error::new(ErrorKind::InvalidData, "not a regular file"));
     }
-    if meta.size() > MAX {
+    if meta.size > MAX {
         return Err(Error::new(ErrorKind::InvalidData, "too large"));
     }
     let mut bytes = Vec::new();
-    file.by_ref().take(MAX + 1).read_to_end(&mut bytes)?;
+    std::fs::File::from(fd)
+        .take(MAX + 1)
+        .read_to_end(&mut bytes)?;
     String::from_utf8(bytes)
         .map(Some)
         .map_err(|_| Error::new(ErrorKind::InvalidData, "not UTF-8"))
@@ -72,9 +53,7 @@ pub fn read(path: &Path) -> std::io::Result<Option<String>> {
 
 /// The names in the directory at `path` (no symlink followed on the way).
 pub fn list(path: &Path) -> std::io::Result<Vec<String>> {
-    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    use std::os::fd::AsRawFd;
-    let fd = open_beneath(path, flags)?;
+    let fd = nofollow::open_dir(path).map_err(io_error)?;
     // The fd's own directory, whatever its path has become meanwhile.
     let mut names = Vec::new();
     for entry in std::fs::read_dir(format!("/proc/self/fd/{}", fd.as_raw_fd()))?.flatten() {

@@ -151,6 +151,11 @@ pub static CATALOG: &[Entry] = &[
     e!("nofollow-not-plain", "{} is not an absolute path without `..`", "{} — не абсолютный путь без `..`"),
     e!("nofollow-symlink", "{} has a symbolic link in it; paths that u7s-admin controls are never followed", "путь {} содержит символическую ссылку; ссылки в путях, подконтрольных u7s-admin, не разыменовываются"),
     e!("nofollow-missing", "{} does not exist", "{} не существует"),
+    e!("nofollow-not-roots", "{} belongs to uid {}, not root", "{} принадлежит uid {}, а не root"),
+    e!("nofollow-writable", "{} is writable by group or others (mode {})", "{} доступен на запись группе или остальным (режим {})"),
+    e!("nofollow-missing-in-open", "{} does not exist, and others may create it in {}", "{} не существует, а создать его в {} могут и другие"),
+    e!("nofollow-not-file", "{} is not a regular file", "{} — не обычный файл"),
+    e!("nofollow-not-dir", "{} is not a directory", "{} — не каталог"),
     // root's kubeconfig, rebuilt under a whitelist (sec)
     e!("kubeconfig-refused", "refusing the kubeconfig: {}: {}", "kubeconfig отклонён: {}: {}"),
     e!("kubeconfig-syntax", "not a single YAML document ({})", "это не один документ YAML ({})"),

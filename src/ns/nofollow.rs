@@ -11,8 +11,15 @@
 //! of leading root elsewhere. Files are then opened from that directory fd
 //! the same way, non-blocking (a FIFO cannot hang us) and without acquiring
 //! a controlling terminal.
+//!
+//! [`open_root_only`] is the stricter walk for what root reads as its own
+//! configuration (root's kubectl and its kubeconfig; `u7s doctor` checks the
+//! same): every directory from `/` must be root's and nobody else's to
+//! change, the end too, so a path only root can have put there. Both walks
+//! take their steps through one function (`step`); `doctor::saferead` reads through
+//! [`open_dir`] and [`open_file_in`].
 
-use std::ffi::CString;
+use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -29,7 +36,32 @@ pub enum OpenError {
     Symlink(PathBuf),
     /// Not there.
     Missing(PathBuf),
+    /// ([`open_root_only`]) Owned by this uid, not root.
+    NotRoots(PathBuf, u32),
+    /// ([`open_root_only`]) Writable by group or others (this mode).
+    Writable(PathBuf, u32),
+    /// ([`open_root_only`]) Missing from this directory, which others may
+    /// write to (so they could create it).
+    MissingInOpen(PathBuf, PathBuf),
+    /// ([`open_root_only`]) Not the kind wanted.
+    Kind(PathBuf, Want),
     Other(PathBuf, io::Error),
+}
+
+impl OpenError {
+    /// The path the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            OpenError::NotPlain(p)
+            | OpenError::Symlink(p)
+            | OpenError::Missing(p)
+            | OpenError::NotRoots(p, _)
+            | OpenError::Writable(p, _)
+            | OpenError::MissingInOpen(p, _)
+            | OpenError::Kind(p, _)
+            | OpenError::Other(p, _) => p,
+        }
+    }
 }
 
 impl std::fmt::Display for OpenError {
@@ -38,6 +70,25 @@ impl std::fmt::Display for OpenError {
             OpenError::NotPlain(p) => f.write_str(&crate::tr!("nofollow-not-plain", p.display())),
             OpenError::Symlink(p) => f.write_str(&crate::tr!("nofollow-symlink", p.display())),
             OpenError::Missing(p) => f.write_str(&crate::tr!("nofollow-missing", p.display())),
+            OpenError::NotRoots(p, uid) => {
+                f.write_str(&crate::tr!("nofollow-not-roots", p.display(), uid))
+            }
+            OpenError::Writable(p, mode) => f.write_str(&crate::tr!(
+                "nofollow-writable",
+                p.display(),
+                format!("{:04o}", mode & 0o7777)
+            )),
+            OpenError::MissingInOpen(p, dir) => f.write_str(&crate::tr!(
+                "nofollow-missing-in-open",
+                p.display(),
+                dir.display()
+            )),
+            OpenError::Kind(p, Want::File) => {
+                f.write_str(&crate::tr!("nofollow-not-file", p.display()))
+            }
+            OpenError::Kind(p, Want::Dir) => {
+                f.write_str(&crate::tr!("nofollow-not-dir", p.display()))
+            }
             OpenError::Other(p, e) => f.write_str(&crate::tr!("cannot-open-err", p.display(), e)),
         }
     }
@@ -92,6 +143,24 @@ impl Meta {
         self.is_dir()
             && self.uid == 0
             && (self.mode & 0o022 == 0 || self.mode & libc::S_ISVTX as u32 != 0)
+    }
+
+    /// Writable by group or others.
+    fn others_write(&self) -> bool {
+        self.mode & 0o022 != 0
+    }
+
+    /// Root's and nobody else's to change; a directory the walk passes
+    /// through may be one anyone writes if it is sticky (/tmp): nobody but
+    /// root can then rename or remove the root-owned entry we go on to.
+    fn root_only(&self, at: &Path, passing: bool) -> Result<(), OpenError> {
+        if self.uid != 0 {
+            return Err(OpenError::NotRoots(at.to_path_buf(), self.uid));
+        }
+        if self.others_write() && !(passing && self.is_trusted_dir()) {
+            return Err(OpenError::Writable(at.to_path_buf(), self.mode));
+        }
+        Ok(())
     }
 }
 
@@ -148,90 +217,196 @@ fn classify(at: PathBuf, err: io::Error) -> OpenError {
     }
 }
 
-/// Opens directory `path` (O_PATH) without following a symbolic link anywhere
-/// in it; see the module comment for how.
-pub fn open_dir(path: &Path) -> Result<OwnedFd, OpenError> {
+/// The names of an absolute path without `..`.
+fn plain_names(path: &Path) -> Result<Vec<&OsStr>, OpenError> {
+    if !path.is_absolute() {
+        return Err(OpenError::NotPlain(path.to_path_buf()));
+    }
     let mut names = Vec::new();
     for comp in path.components() {
         match comp {
-            Component::RootDir => {}
-            Component::CurDir => {}
+            Component::RootDir | Component::CurDir => {}
             Component::Normal(name) => names.push(name),
             Component::ParentDir | Component::Prefix(_) => {
                 return Err(OpenError::NotPlain(path.to_path_buf()))
             }
         }
     }
-    if !path.is_absolute() {
-        return Err(OpenError::NotPlain(path.to_path_buf()));
-    }
-    let dir_flags = libc::O_PATH | libc::O_DIRECTORY;
+    Ok(names)
+}
+
+/// `/`, opened O_PATH, and what it is.
+fn open_slash() -> Result<(OwnedFd, Meta), OpenError> {
     let root = cstring(Path::new("/")).expect("no NUL");
+    let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC;
     // SAFETY: a constant path.
-    let mut dir =
-        owned(unsafe { libc::open(root.as_ptr(), dir_flags | libc::O_CLOEXEC) as libc::c_long })
-            .map_err(|e| OpenError::Other("/".into(), e))?;
+    let fd = owned(unsafe { libc::open(root.as_ptr(), flags) as libc::c_long })
+        .map_err(|e| OpenError::Other("/".into(), e))?;
+    let meta = Meta::of(fd.as_raw_fd()).map_err(|e| OpenError::Other("/".into(), e))?;
+    Ok((fd, meta))
+}
+
+/// Whether `name` in `dir` is a symbolic link (not followed).
+fn is_link_at(dir: RawFd, name: &CString) -> bool {
+    // SAFETY: lstat-like fstatat without following.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    (unsafe { libc::fstatat(dir, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) }) == 0
+        && st.st_mode & libc::S_IFMT == libc::S_IFLNK
+}
+
+/// One step of a walk: `name` in `dir` (which is `walked`), opened with
+/// `flags` and O_NOFOLLOW, and what fstat says of it. A link is
+/// [`OpenError::Symlink`] of `walked/name`, whatever the flags make of it.
+fn step(
+    dir: &OwnedFd,
+    walked: &Path,
+    name: &OsStr,
+    flags: libc::c_int,
+) -> Result<(OwnedFd, Meta), OpenError> {
+    let at = walked.join(name);
+    let c = cstring(Path::new(name)).map_err(|e| OpenError::Other(at.clone(), e))?;
+    // SAFETY: a NUL-terminated single component.
+    let next = owned(unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            flags | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        ) as libc::c_long
+    });
+    let next = match next {
+        Ok(fd) => fd,
+        // O_NOFOLLOW|O_PATH on a symlink opens the link itself, and
+        // O_DIRECTORY then refuses it (ENOTDIR); without O_PATH it is ELOOP.
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR) | Some(libc::ELOOP)) => {
+            return Err(if is_link_at(dir.as_raw_fd(), &c) {
+                OpenError::Symlink(at)
+            } else if e.raw_os_error() == Some(libc::ENOTDIR) {
+                OpenError::Kind(at, Want::Dir)
+            } else {
+                OpenError::Other(at, e)
+            });
+        }
+        Err(e) => return Err(classify(at, e)),
+    };
+    let meta = Meta::of(next.as_raw_fd()).map_err(|e| OpenError::Other(at.clone(), e))?;
+    Ok((next, meta))
+}
+
+/// A directory step ([`step`] with O_PATH|O_DIRECTORY).
+fn step_dir(dir: &OwnedFd, walked: &Path, name: &OsStr) -> Result<(OwnedFd, Meta), OpenError> {
+    step(dir, walked, name, libc::O_PATH | libc::O_DIRECTORY)
+}
+
+/// Opens directory `path` (O_PATH) without following a symbolic link anywhere
+/// in it; see the module comment for how.
+pub fn open_dir(path: &Path) -> Result<OwnedFd, OpenError> {
+    let names = plain_names(path)?;
+    let (mut dir, slash) = open_slash()?;
     let mut walked = PathBuf::from("/");
     let mut i = 0;
-    let root_trusted = Meta::of(dir.as_raw_fd())
-        .map_err(|e| OpenError::Other(walked.clone(), e))?
-        .is_trusted_dir();
-    while root_trusted && i < names.len() {
-        let name = cstring(Path::new(names[i])).map_err(|e| classify(walked.clone(), e))?;
-        // SAFETY: a NUL-terminated single component.
-        let next = owned(unsafe {
-            libc::openat(
-                dir.as_raw_fd(),
-                name.as_ptr(),
-                dir_flags | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-            ) as libc::c_long
-        });
-        let at = walked.join(names[i]);
-        let next = match next {
-            Ok(fd) => fd,
-            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
-                // O_NOFOLLOW|O_PATH on a symlink opens the link itself, and
-                // O_DIRECTORY then refuses it: tell a link from a file.
-                // SAFETY: lstat-like fstatat without following.
-                let mut st: libc::stat = unsafe { std::mem::zeroed() };
-                let is_link = unsafe {
-                    libc::fstatat(
-                        dir.as_raw_fd(),
-                        name.as_ptr(),
-                        &mut st,
-                        libc::AT_SYMLINK_NOFOLLOW,
-                    )
-                } == 0
-                    && st.st_mode & libc::S_IFMT == libc::S_IFLNK;
-                return Err(if is_link {
-                    OpenError::Symlink(at)
-                } else {
-                    OpenError::Other(at, e)
-                });
+    while slash.is_trusted_dir() && i < names.len() {
+        let (next, meta) = match step_dir(&dir, &walked, names[i]) {
+            Err(OpenError::Kind(at, _)) => {
+                return Err(OpenError::Other(
+                    at,
+                    io::Error::from_raw_os_error(libc::ENOTDIR),
+                ))
             }
-            Err(e) => return Err(classify(at, e)),
+            other => other?,
         };
-        let meta = Meta::of(next.as_raw_fd()).map_err(|e| OpenError::Other(at.clone(), e))?;
         if !meta.is_trusted_dir() {
             break;
         }
         dir = next;
-        walked = at;
+        walked.push(names[i]);
         i += 1;
     }
     if i == names.len() {
         return Ok(dir);
     }
     let rest: PathBuf = names[i..].iter().collect();
-    openat2_beneath(dir.as_raw_fd(), &rest, dir_flags).map_err(|e| classify(path.into(), e))
+    openat2_beneath(dir.as_raw_fd(), &rest, libc::O_PATH | libc::O_DIRECTORY)
+        .map_err(|e| classify(path.into(), e))
+}
+
+/// What [`open_root_only`] expects at the end of the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    File,
+    Dir,
+}
+
+/// What [`open_root_only`] found.
+#[derive(Debug)]
+pub enum Found {
+    /// The regular file, open for reading (non-blocking).
+    File(std::fs::File),
+    /// The directory (O_PATH).
+    Dir(OwnedFd),
+    /// Not there, and only root could create it.
+    Missing,
+}
+
+/// Opens `path` (absolute, no `..`) only if root alone can have put it
+/// there: walked from `/` one name at a time with O_NOFOLLOW, every
+/// directory root's and not writable by group or others (a sticky one like
+/// /tmp may be passed through), the end root's and not group/other-writable
+/// and of the kind wanted. A missing name is [`Found::Missing`] only in a
+/// directory nobody else may write. A regular file is opened non-blocking
+/// and without a controlling terminal, so a FIFO or device cannot hang us.
+///
+/// Since nobody but root can change any directory on the way, a later open
+/// of the same path (by a program root runs) finds what was checked here.
+pub fn open_root_only(path: &Path, want: Want) -> Result<Found, OpenError> {
+    let names = plain_names(path)?;
+    let (mut dir, mut dir_meta) = open_slash()?;
+    let mut walked = PathBuf::from("/");
+    dir_meta.root_only(&walked, !names.is_empty())?;
+    let Some((last, on_the_way)) = names.split_last() else {
+        return match want {
+            Want::Dir => Ok(Found::Dir(dir)),
+            Want::File => Err(OpenError::Kind(walked, Want::File)),
+        };
+    };
+    let missing = |at: PathBuf, walked: &Path, dir_meta: &Meta| {
+        if dir_meta.others_write() {
+            Err(OpenError::MissingInOpen(at, walked.to_path_buf()))
+        } else {
+            Ok(Found::Missing)
+        }
+    };
+    for name in on_the_way {
+        let (next, meta) = match step_dir(&dir, &walked, name) {
+            Err(OpenError::Missing(at)) => return missing(at, &walked, &dir_meta),
+            other => other?,
+        };
+        walked.push(name);
+        meta.root_only(&walked, true)?;
+        (dir, dir_meta) = (next, meta);
+    }
+    let flags = match want {
+        Want::File => libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY,
+        Want::Dir => libc::O_PATH | libc::O_DIRECTORY,
+    };
+    let (fd, meta) = match step(&dir, &walked, last, flags) {
+        Err(OpenError::Missing(at)) => return missing(at, &walked, &dir_meta),
+        other => other?,
+    };
+    let at = walked.join(last);
+    meta.root_only(&at, false)?;
+    match want {
+        Want::File if meta.is_file() => Ok(Found::File(std::fs::File::from(fd))),
+        Want::Dir if meta.is_dir() => Ok(Found::Dir(fd)),
+        _ => Err(OpenError::Kind(at, want)),
+    }
 }
 
 /// Opens `name` in directory `dir` for reading: no symbolic link, no
 /// blocking on a FIFO, no controlling terminal.
-pub fn open_file_in(dir: &OwnedFd, name: &str) -> io::Result<OwnedFd> {
+pub fn open_file_in(dir: &OwnedFd, name: impl AsRef<Path>) -> io::Result<OwnedFd> {
     openat2_beneath(
         dir.as_raw_fd(),
-        Path::new(name),
+        name.as_ref(),
         libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK,
     )
 }
@@ -311,5 +486,123 @@ mod tests {
         let fifo = open_file_in(&dir, "fifo").unwrap();
         assert_eq!(Meta::of(fifo.as_raw_fd()).unwrap().kind(), "FIFO");
         assert!(open_file_in(&dir, "../f").is_err());
+    }
+
+    #[test]
+    fn root_only_tells_kinds_links_owners_and_open_dirs_apart() {
+        let d = scratch("rootonly");
+        std::fs::create_dir_all(d.join("d")).unwrap();
+        let mode = |p: &Path, m: u32| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+        };
+        mode(&d, 0o755);
+        mode(&d.join("d"), 0o755);
+        std::fs::write(d.join("d/f"), "x").unwrap();
+        mode(&d.join("d/f"), 0o600);
+        symlink(d.join("d"), d.join("l")).unwrap();
+        symlink(d.join("d/f"), d.join("d/g")).unwrap();
+        assert!(matches!(
+            open_root_only(Path::new("a/b"), Want::File),
+            Err(OpenError::NotPlain(_))
+        ));
+        assert!(matches!(
+            open_root_only(Path::new("/etc/../etc/passwd"), Want::File),
+            Err(OpenError::NotPlain(_))
+        ));
+        if !nix::unistd::geteuid().is_root() {
+            // A tree of an ordinary user is not root's: the first name of
+            // it that is not says so.
+            let f = open_root_only(&d.join("d/f"), Want::File);
+            assert!(matches!(f, Err(OpenError::NotRoots(..))), "{f:?}");
+            return;
+        }
+        let f = open_root_only(&d.join("d/f"), Want::File);
+        assert!(matches!(f, Ok(Found::File(_))), "{f:?}");
+        assert!(matches!(
+            open_root_only(&d.join("d"), Want::Dir),
+            Ok(Found::Dir(_))
+        ));
+        assert!(matches!(
+            open_root_only(Path::new("/"), Want::Dir),
+            Ok(Found::Dir(_))
+        ));
+        assert!(matches!(
+            open_root_only(&d.join("d/none"), Want::File),
+            Ok(Found::Missing)
+        ));
+        assert!(matches!(
+            open_root_only(&d.join("none/f"), Want::File),
+            Ok(Found::Missing)
+        ));
+        assert!(matches!(
+            open_root_only(&d.join("d"), Want::File),
+            Err(OpenError::Kind(_, Want::File))
+        ));
+        assert!(matches!(
+            open_root_only(&d.join("d/f"), Want::Dir),
+            Err(OpenError::Kind(_, Want::Dir))
+        ));
+        assert!(matches!(
+            open_root_only(&d.join("d/f/x"), Want::File),
+            Err(OpenError::Kind(p, Want::Dir)) if p == d.join("d/f")
+        ));
+        for (link, want, at) in [
+            ("l/f", Want::File, "l"),
+            ("l", Want::Dir, "l"),
+            ("d/g", Want::File, "d/g"),
+        ] {
+            let r = open_root_only(&d.join(link), want);
+            assert!(
+                matches!(&r, Err(OpenError::Symlink(p)) if *p == d.join(at)),
+                "{link}: {r:?}"
+            );
+        }
+        // Someone else's file, or one others may write.
+        std::os::unix::fs::chown(d.join("d/f"), Some(4242), None).unwrap();
+        assert!(matches!(
+            open_root_only(&d.join("d/f"), Want::File),
+            Err(OpenError::NotRoots(_, 4242))
+        ));
+        std::os::unix::fs::chown(d.join("d/f"), Some(0), None).unwrap();
+        mode(&d.join("d/f"), 0o620);
+        assert!(matches!(
+            open_root_only(&d.join("d/f"), Want::File),
+            Err(OpenError::Writable(_, m)) if m & 0o777 == 0o620
+        ));
+        // A sticky directory anyone writes may be passed, not ended at, and
+        // a name missing from it is not proof that nobody will put it there.
+        mode(&d.join("d/f"), 0o600);
+        mode(&d.join("d"), 0o1777);
+        assert!(matches!(
+            open_root_only(&d.join("d/f"), Want::File),
+            Ok(Found::File(_))
+        ));
+        assert!(matches!(
+            open_root_only(&d.join("d"), Want::Dir),
+            Err(OpenError::Writable(..))
+        ));
+        assert!(matches!(
+            open_root_only(&d.join("d/none"), Want::File),
+            Err(OpenError::MissingInOpen(p, dir)) if p == d.join("d/none") && dir == d.join("d")
+        ));
+        // Not sticky: not even passed.
+        mode(&d.join("d"), 0o777);
+        assert!(matches!(
+            open_root_only(&d.join("d/f"), Want::File),
+            Err(OpenError::Writable(p, _)) if p == d.join("d")
+        ));
+        // A FIFO does not hang the open.
+        mode(&d.join("d"), 0o755);
+        nix::unistd::mkfifo(
+            &d.join("d/fifo"),
+            nix::sys::stat::Mode::from_bits_truncate(0o600),
+        )
+        .unwrap();
+        assert!(matches!(
+            open_root_only(&d.join("d/fifo"), Want::File),
+            Err(OpenError::Kind(_, Want::File))
+        ));
+        std::fs::remove_dir_all(&d).unwrap();
     }
 }
