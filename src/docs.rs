@@ -176,7 +176,14 @@ pub const DOCS: &[Doc] = &[
             ),
             (
                 "KUBECONFIG",
-                "passed to kubectl as it is; unset, kubectl reads u7s-admin's ~/.kube/config",
+                "root: the kubeconfigs kubectl reads, each checked as above (unset: \
+                 $HOME/.kube/config); u7s-admin: passed to kubectl as it is (unset: its own \
+                 ~/.kube/config)",
+            ),
+            (
+                "HOME",
+                "root: kubectl's ~/.kube (the default kubeconfig, caches, preferences) is \
+                 checked like the kubeconfig",
             ),
             ADMIN_VARS[0],
             ADMIN_VARS[1],
@@ -186,7 +193,18 @@ pub const DOCS: &[Doc] = &[
             LOCALE_VAR,
             DEPTH_VAR,
         ],
-        exit_status: WRAPPER_STATUS,
+        exit_status: &[
+            WRAPPER_STATUS[0],
+            (
+                "1",
+                "root: a file kubectl would read is not root's alone, the kubeconfig holds an \
+                 entry off the whitelist, or /root/.kube/config is missing; u7s-admin: the \
+                 rootlesskit child is not running or not ready, or the namespaces could not \
+                 be entered",
+            ),
+            WRAPPER_STATUS[2],
+            WRAPPER_STATUS[3],
+        ],
         see_also: &["u7s(1)", "nsenter_u7s(1)", "kubectl(1)"],
     },
     Doc {
@@ -365,14 +383,33 @@ fn kubeadm() -> Command {
 fn kubectl() -> Command {
     wrapper(
         "kubectl",
-        "the real kubectl inside the u7s-admin namespaces",
-        "Runs the real kubectl inside the user, mount, network, cgroup, pid, ipc and uts \
-         namespaces of the u7s-admin rootlesskit child, as uid 0 inside (u7s-admin \
-         outside), with the arguments byte for byte. Root and u7s-admin may run it; either \
-         way kubectl reads u7s-admin's ~/.kube/config unless KUBECONFIG is set. stdout \
-         carries only kubectl's output. -v N (0..9) also sets u7s's own verbosity.",
+        KUBECTL_ABOUT,
+        "For root, runs the real kubectl on the host, as root, with root's own kubeconfig \
+         (/root/.kube/config, or what KUBECONFIG or --kubeconfig name), against the API \
+         endpoint in it: rootlesskit forwards that port from the host into the namespaces. \
+         So files by relative or absolute path, the working directory, -f -, -k, kubectl cp \
+         to local paths, kubectl edit with root's editor and the listeners of port-forward \
+         and proxy are root's and the host's, as with upstream Kubernetes. Before kubectl \
+         starts, everything it reads as configuration must be root's alone: every directory \
+         from / down owned by root and not writable by group or others, no symbolic link, \
+         the file root's too; and the kubeconfig may hold only servers, CA data, client \
+         certificates and keys, and names, the whitelist its copy was made under at init and \
+         join. exec, auth-provider, tokenFile, file paths and YAML merge keys are refused \
+         with one line naming the entry; for a kubeconfig you trust with them, run \
+         /usr/bin/kubectl yourself. Without /root/.kube/config it says how to get one \
+         (kubeadm init or join --control-plane writes it on a master; copy it to a worker); \
+         help, completion, kustomize, config and version work without one.\n\n\
+         For u7s-admin, runs the real kubectl inside its user, mount, network, cgroup, pid, \
+         ipc and uts namespaces (uid 0 inside), with its own ~/.kube/config unless \
+         KUBECONFIG is set.\n\n\
+         The arguments pass byte for byte and kubectl is exec'd, so its exit status and \
+         stdout are its own. -v N (0..9) also sets u7s's own verbosity.",
     )
 }
+
+/// What the kubectl applet is, in one line (usage listing and man page).
+pub const KUBECTL_ABOUT: &str =
+    "the real kubectl: root's on the host with its own checked kubeconfig, u7s-admin's inside its namespaces";
 
 fn rootlessctl() -> Command {
     wrapper(

@@ -14,6 +14,8 @@
 //! - `flow`: the host steps of init/join/reset as data, shared by `--dry-run` and the real run;
 //! - `kubeadm`: the kubeadm command line (flags) and the kubeadm configuration;
 //! - `kubeconfig`: root's kubeconfig, rebuilt from admin.conf under a whitelist;
+//! - `rootkube`: what root's kubectl (on the host) reads, and the one check that only root
+//!   can have written it and that the whitelist accepts it (kubectl and doctor);
 //! - `subids`: u7s-admin's subordinate id ranges, under shadow-utils' lock;
 //! - `cni`: the network plugin: its ports, manifest and /etc/cni/net.d files;
 //! - `stack`: the service roles the systemd units run (rootlesskit, crio, kubelet, start/stop);
@@ -43,6 +45,7 @@ pub mod log;
 pub mod ns;
 pub mod os;
 pub mod pty;
+pub mod rootkube;
 pub mod settings;
 pub mod stack;
 pub mod subids;

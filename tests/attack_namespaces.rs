@@ -1,7 +1,7 @@
 //! Attacks on root's namespace entry, done the way a compromised u7s-admin
 //! would do them (issue #9): it owns the state dir, so it can name any pid,
 //! plant FIFOs and symlinks, or point the state dir elsewhere. For each, root's
-//! nsenter_u7s / kubectl / kubeadm refuses with one line naming the problem,
+//! nsenter_u7s / kubeadm refuses with one line naming the problem,
 //! exits 1, finishes within a bounded time, and runs nothing: the marker file
 //! the command would create stays absent and the trees are unchanged.
 
@@ -40,7 +40,6 @@ fn scene(tag: &str) -> Scene {
     let marker = tree.root.join("ran-as-root");
     // The stand-ins for the real tools would leave the marker too.
     let stub = format!("#!/bin/sh\ntouch '{}'\n", marker.display());
-    tree.script("kubectl", &stub);
     tree.script("kubeadm", &stub);
     Scene {
         tree,
@@ -58,17 +57,17 @@ impl Scene {
             .env("U7S_ROOTLESSKIT_STATE_DIR", &self.state)
             .env("U7S_NSENTER_RETRIES", "2")
             .env("U7S_NSENTER_INTERVAL_MS", "100")
-            .env("U7S_KUBECTL", self.tree.root.join("stubs/kubectl"))
             .env("U7S_KUBEADM", self.tree.root.join("stubs/kubeadm"));
         cmd
     }
 
-    /// Every way root enters: nsenter_u7s, kubectl, a kubeadm subcommand.
+    /// Every way root enters: nsenter_u7s, a kubeadm subcommand. (Root's
+    /// kubectl no longer enters: it runs on the host, whatever the state dir
+    /// says; tests/kubectl_host.rs.)
     fn root_commands(&self) -> Vec<Command> {
         let touch = format!("touch '{}'", self.marker.display());
         vec![
             self.root("nsenter_u7s", &["sh", "-c", &touch]),
-            self.root("kubectl", &["get", "nodes"]),
             self.root("kubeadm", &["token", "list"]),
         ]
     }

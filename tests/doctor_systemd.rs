@@ -22,6 +22,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use support::nspawn::{self, chown_tree, ids_in, write_file, Container};
+use support::standin_api::Certs;
 use support::{prerequisite, text};
 
 const BIN: &str = "/usr/libexec/podsec/u7s/bin";
@@ -50,7 +51,9 @@ while True:
 
 /// Stand-in kubelet: fails on purpose while ~/kubelet-fail exists; else
 /// answers kubelet's /healthz on 127.0.0.1:10248 and, in the API server's
-/// place, a Ready node and the control-plane pods on 0.0.0.0:6443.
+/// place, a Ready node and the control-plane pods on 0.0.0.0:6443, over TLS
+/// with the serving certificate in ~/standin-tls (root's kubectl and doctor
+/// take only an https:// server from a kubeconfig, as kubeadm writes it).
 const KUBELET: &str = r#"#!/bin/sh
 set -eu
 if [ -e "$HOME/kubelet-fail" ]; then
@@ -58,12 +61,12 @@ if [ -e "$HOME/kubelet-fail" ]; then
     exit 1
 fi
 exec python3 -c '
-import signal, socket, sys, threading
+import signal, socket, ssl, sys, threading
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
 NODE = "{\"kind\":\"Node\",\"metadata\":{\"name\":\"%s\"},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}"
 POD = "{\"metadata\":{\"name\":\"%s-node\"},\"status\":{\"phase\":\"Running\",\"containerStatuses\":[{\"ready\":true}]}}"
 PODS = "{\"kind\":\"PodList\",\"items\":[" + ",".join(POD % p for p in ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy-x1"]) + "]}"
-def serve(addr, answer):
+def serve(addr, answer, tls=None):
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(addr)
@@ -71,6 +74,9 @@ def serve(addr, answer):
     while True:
         c = s.accept()[0]
         try:
+            if tls:
+                c.settimeout(10)
+                c = tls.wrap_socket(c, server_side=True)
             words = c.recv(65536).decode(errors="replace").split(" ")
             status, body = answer(words[1].split("?")[0] if len(words) > 1 else "/")
             head = "HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % (status, len(body))
@@ -87,9 +93,11 @@ def api(path):
     if path == "/api/v1/namespaces/kube-system/pods":
         return ("200 OK", PODS)
     return ("404 Not Found", "{\"kind\":\"Status\",\"code\":404}")
-threading.Thread(target=serve, args=(("0.0.0.0", 6443), api), daemon=True).start()
+tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+tls.load_cert_chain(sys.argv[1] + "/server.crt", sys.argv[1] + "/server.key")
+threading.Thread(target=serve, args=(("0.0.0.0", 6443), api, tls), daemon=True).start()
 serve(("127.0.0.1", 10248), healthz)
-' u7s-kubelet-standin
+' "$HOME/standin-tls" u7s-kubelet-standin
 "#;
 
 const KUBELET_CONFIG: &str = "\
@@ -97,27 +105,6 @@ apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 cgroupDriver: systemd
 staticPodPath: /etc/kubernetes/manifests
-";
-
-/// A certificate valid until 2036 (the one src/doctor/x509.rs tests with).
-const CERT: &str = "-----BEGIN CERTIFICATE-----
-MIIBejCCASGgAwIBAgIUHzsQ//olV1urVPIIodA1w97T3SswCgYIKoZIzj0EAwIw
-EzERMA8GA1UEAwwIdTdzLXRlc3QwHhcNMjYxMjAxMTQwODU5WhcNMzYxMTI4MTQw
-ODU5WjATMREwDwYDVQQDDAh1N3MtdGVzdDBZMBMGByqGSM49AgEGCCqGSM49AwEH
-A0IABG62SbLDSZX9Nr+DOHiPeg+o8HGjb6EQVE1acvaHy7TZ/XEbcWNYXJSXr8xA
-p7LrOdJXcaFiAvs1hoeXYfO25IujUzBRMB0GA1UdDgQWBBT2Tiw9g9xbTjzd81qu
-NWbWrcP+IDAfBgNVHSMEGDAWgBT2Tiw9g9xbTjzd81quNWbWrcP+IDAPBgNVHRMB
-Af8EBTADAQH/MAoGCCqGSM49BAMCA0cAMEQCIF5FyfVHOXtsMjg94TVJbErvKuh3
-4wyrhi404TasCdVGAiAxg6I85HRSCn7Py12mgzi5OfnbxPsDN62eOjdxr2I12Q==
------END CERTIFICATE-----
-";
-
-/// Its key (a test key, nothing else uses it).
-const KEY: &str = "-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg2jKHNHqsP754Eo5K
-WTTs1JpROKUX1omMXyyJkWJsZ9uhRANCAARutkmyw0mV/Ta/gzh4j3oPqPBxo2+h
-EFRNWnL2h8u02f1xG3FjWFyUl6/MQKey6znSV3GhYgL7NYaHl2HztuSL
------END PRIVATE KEY-----
 ";
 
 fn env_file(uid: u32) -> String {
@@ -154,27 +141,6 @@ fn host_kubectl() -> Option<PathBuf> {
     std::fs::canonicalize("/usr/bin/kubectl").ok()
 }
 
-fn base64(bytes: &[u8]) -> String {
-    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                T[(n >> (18 - 6 * i) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
-}
-
 /// The package layout, the user, the stand-ins, both env files, root's
 /// kubeconfig and a CA certificate. Returns u7s-admin's uid.
 fn prepare(root: &Path) -> u32 {
@@ -208,17 +174,17 @@ fn prepare(root: &Path) -> u32 {
     std::fs::copy(&kubectl, root.join("usr/bin/kubectl")).unwrap();
     std::fs::create_dir_all(root.join("usr/libexec/cni")).unwrap();
     write_file(root, "/etc/podsec/u7s/config/env", &env_file(ids.0), 0o600);
-    write_file(root, "/etc/kubernetes/pki/ca.crt", CERT, 0o644);
-    let kubeconfig = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:6443\n\
-         users:\n- name: u\n  user:\n    client-certificate-data: {}\n    client-key-data: {}\n\
-         contexts:\n- name: x\n  context:\n    cluster: c\n    user: u\ncurrent-context: x\n",
-        base64(CERT.as_bytes()),
-        base64(KEY.as_bytes())
-    );
+    // A cluster CA, the API server's certificate for 127.0.0.1 and the
+    // admin's client certificate, and the kubeconfig kubeadm would write.
+    let certs = Certs::make(&root.with_file_name("certs"));
+    let pem = |name: &str| std::fs::read_to_string(certs.dir.join(name)).unwrap();
+    write_file(root, "/etc/kubernetes/pki/ca.crt", &pem("ca.crt"), 0o644);
+    let kubeconfig = certs.kubeconfig("https://127.0.0.1:6443");
     write_file(root, "/root/.kube/config", &kubeconfig, 0o600);
     write_file(root, "/etc/kubernetes/admin.conf", &kubeconfig, 0o600);
     let home = root.join(HOME.trim_start_matches('/'));
+    write_file(&home, "standin-tls/server.crt", &pem("server.crt"), 0o600);
+    write_file(&home, "standin-tls/server.key", &pem("server.key"), 0o600);
     write_file(&home, ".config/usernetes/env", &env_file(ids.0), 0o600);
     write_file(&home, ".kube/config", &kubeconfig, 0o600);
     write_file(

@@ -16,7 +16,7 @@ need=()
 for pkg_bin in rootlesskit:/usr/bin/rootlesskit slirp4netns:/usr/bin/slirp4netns \
                uidmap:/usr/bin/newuidmap iproute2:/usr/sbin/ip util-linux:/usr/bin/nsenter \
                util-linux:/usr/bin/unshare tar:/usr/bin/tar \
-               python3:/usr/bin/python3 haproxy:/usr/sbin/haproxy rpm:/usr/bin/rpmbuild man-db:/usr/bin/man \
+               python3:/usr/bin/python3 openssl:/usr/bin/openssl haproxy:/usr/sbin/haproxy rpm:/usr/bin/rpmbuild man-db:/usr/bin/man \
                debootstrap:/usr/sbin/debootstrap systemd-container:/usr/bin/systemd-nspawn \
                kubernetes-client:/usr/bin/kubectl; do
     [ -x "${pkg_bin#*:}" ] || need+=("${pkg_bin%%:*}")

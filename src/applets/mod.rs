@@ -36,6 +36,13 @@ pub fn real_tool(tool: Tool, args: Vec<OsString>) -> crate::error::Result<Invoca
     Ok(Invocation::new(path, args).with_env(tools::DEPTH_VAR, depth.to_string()))
 }
 
+/// Root on the host: uid 0 in the initial user namespace (not the mapped
+/// u7s-admin, who is uid 0 inside the rootlesskit namespaces).
+pub(crate) fn root_on_host() -> bool {
+    let uid_map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    nix::unistd::geteuid().is_root() && crate::stack::rootlesskit::is_initial_uid_map(&uid_map)
+}
+
 type Main = fn(Vec<OsString>) -> i32;
 
 /// Every applet: its name (the symlink), what it does (for usage), its entry.
@@ -45,11 +52,7 @@ pub const APPLETS: &[(&str, &str, Main)] = &[
         "kubeadm wrapper: init/join for rootless clusters, everything else inside the namespaces",
         kubeadm::main,
     ),
-    (
-        "kubectl",
-        "the real kubectl inside the u7s-admin namespaces",
-        kubectl::main,
-    ),
+    ("kubectl", crate::docs::KUBECTL_ABOUT, kubectl::main),
     (
         "nsenter_u7s",
         "run a command (default $SHELL) inside the u7s-admin rootlesskit namespaces",

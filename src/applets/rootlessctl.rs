@@ -81,12 +81,6 @@ fn classify(args: &[OsString]) -> (Vec<OsString>, Option<Record>) {
     (globals, record)
 }
 
-/// Root on the host (not inside a user namespace).
-fn root_outside() -> bool {
-    let uid_map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
-    nix::unistd::geteuid().is_root() && crate::stack::rootlesskit::is_initial_uid_map(&uid_map)
-}
-
 /// How the real rootlessctl runs: replacing us, or, for root, as u7s-admin
 /// and apart from root's session.
 struct Runner {
@@ -147,7 +141,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         }
     };
     let runner = Runner {
-        root: root_outside(),
+        root: super::root_on_host(),
     };
     let socket = state::state_dir_for(&admin)
         .join(state::API_SOCK)

@@ -491,22 +491,24 @@ fn cluster(ctx: &Context, env: &Result<EnvFile, String>) -> (Finding, Option<Fin
             None,
         );
     };
-    if std::fs::symlink_metadata(&ctx.kubeconfig).is_err() {
+    // Root's kubectl gets root's kubeconfig only after the check root's
+    // `kubectl` makes: only root can have written it, and it runs nothing.
+    let exists = if ctx.as_root {
+        match crate::rootkube::kubeconfig(&ctx.kubeconfig) {
+            Ok(found) => found.is_some(),
+            Err(refusal) => {
+                return (Finding::error("Node", refusal.to_string(), ""), None);
+            }
+        }
+    } else {
+        std::fs::symlink_metadata(&ctx.kubeconfig).is_ok()
+    };
+    if !exists {
         return (
             Finding::warn(
                 "Node",
                 crate::tr!("doc-no-kubeconfig", ctx.kubeconfig.display()),
                 crate::tr!("doc-fix-kubeconfig"),
-            ),
-            None,
-        );
-    }
-    if ctx.as_root && !saferead::only_root_can_write(&ctx.kubeconfig) {
-        return (
-            Finding::error(
-                "Node",
-                crate::tr!("doc-kubeconfig-unsafe", ctx.kubeconfig.display()),
-                "",
             ),
             None,
         );

@@ -6,8 +6,7 @@
 
 use std::io::{Error, ErrorKind, Read};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Component, Path};
+use std::path::Path;
 
 use crate::ns::nofollow::{self, Meta, OpenError};
 
@@ -61,29 +60,6 @@ pub fn list(path: &Path) -> std::io::Result<Vec<String>> {
     }
     names.sort();
     Ok(names)
-}
-
-/// Whether `path` and every directory above it belong to root and cannot be
-/// written by anyone else, with no symlink among them: a file only root can
-/// have put there (root's kubeconfig, before root's kubectl reads it).
-pub fn only_root_can_write(path: &Path) -> bool {
-    let mut at = std::path::PathBuf::from("/");
-    let ok = |p: &Path| match std::fs::symlink_metadata(p) {
-        Ok(m) => !m.file_type().is_symlink() && m.uid() == 0 && m.mode() & 0o022 == 0,
-        Err(_) => false,
-    };
-    if !ok(&at) {
-        return false;
-    }
-    for c in path.components() {
-        if let Component::Normal(n) = c {
-            at.push(n);
-            if !ok(&at) {
-                return false;
-            }
-        }
-    }
-    true
 }
 
 #[cfg(test)]

@@ -113,7 +113,6 @@ pub static CATALOG: &[Entry] = &[
     e!("doc-fix-client", "install it: apt-get install {}", "установите: apt-get install {}"),
     e!("doc-no-kubeconfig", "{} does not exist: the node and its pods are not checked", "{} не существует: узел и его поды не проверены"),
     e!("doc-fix-kubeconfig", "a worker has none; run u7s doctor on a master for these checks", "на рабочем узле его нет; для этих проверок запустите u7s doctor на master-узле"),
-    e!("doc-kubeconfig-unsafe", "{} or a folder above it is a symlink or writable by someone other than root; root's kubectl must not read it", "{} или каталог над ним — символическая ссылка или доступен на запись не только root; kubectl от root не должен его читать"),
     e!("doc-api-error", "the API server did not answer about node {}: {}", "API-сервер не ответил об узле {}: {}"),
     e!("doc-fix-api", "check the Ports line above and the control-plane pods (kubectl -n kube-system get pods on a master)", "проверьте строку Ports выше и поды control plane (kubectl -n kube-system get pods на master-узле)"),
     e!("doc-node-ready", "node {} is Ready", "узел {} в состоянии Ready"),
@@ -177,6 +176,15 @@ pub static CATALOG: &[Entry] = &[
     e!("kubeconfig-want-https", "an https:// URL with a host", "URL https:// с именем узла"),
     e!("kubeconfig-dangling", "names {}, which is not defined", "ссылается на {}, которого нет"),
     e!("kubeconfig-duplicate", "{} is defined twice", "{} определено дважды"),
+    // root's kubectl on the host (rootkube): what it reads must be root's alone
+    e!("rootkube-not-plain", "{}: a path with `..` (or relative, with no working directory): give root's kubectl a plain absolute path", "{}: путь с `..` (или относительный, а рабочего каталога нет): укажите kubectl от root простой абсолютный путь"),
+    e!("rootkube-symlink", "{} is a symbolic link: root's kubectl follows no link to its configuration (put the file or directory itself there)", "{} — символическая ссылка: kubectl от root не переходит по ссылкам к своим настройкам (положите туда сам файл или каталог)"),
+    e!("rootkube-owner", "{} belongs to uid {}, not root: root's kubectl reads no configuration that another user could change (use root's own /root/.kube/config)", "{} принадлежит uid {}, а не root: kubectl от root не читает настройки, которые может изменить другой пользователь (используйте собственный /root/.kube/config)"),
+    e!("rootkube-writable", "{} is writable by group or others (mode {}): root's kubectl reads no configuration that another user could change (chmod go-w {})", "{} доступен на запись группе или остальным (режим {}): kubectl от root не читает настройки, которые может изменить другой пользователь (chmod go-w {})"),
+    e!("rootkube-missing-in-open", "{} does not exist, and others may create it in {}: root's kubectl takes configuration only from directories that only root can write", "{} не существует, а создать его в {} могут и другие: kubectl от root берёт настройки только из каталогов, в которые может писать только root"),
+    e!("rootkube-not-text", "{} is not UTF-8 text", "{} — не текст в UTF-8"),
+    e!("rootkube-kubeconfig-refused", "{}: {}; root's kubectl takes only servers, CA data, client certificates and keys from a kubeconfig: remove that entry (kubeadm init and join write none), or run {} yourself if you trust it", "{}: {}; kubectl от root берёт из kubeconfig только адреса серверов, данные CA, клиентские сертификаты и ключи: удалите эту запись (kubeadm init и join таких не пишут) или, если доверяете ей, запустите {} сами"),
+    e!("rootkube-no-kubeconfig", "{} does not exist: on a master kubeadm init or kubeadm join --control-plane writes it; on a worker copy /root/.kube/config from a master (mode 600)", "{} не существует: на master-узле его пишет kubeadm init или kubeadm join --control-plane; на рабочий узел скопируйте /root/.kube/config с master-узла (режим 600)"),
     // subordinate ids (sec)
     e!("subids-no-room", "no room for a subordinate range: the ranges given out end at {}, and {} more ids would pass {}", "нет места для подчинённого диапазона: выданные диапазоны кончаются на {}, а ещё {} идентификаторов вышли бы за {}"),
     e!("subids-lock-busy", "{} is locked by another program (useradd?); try again", "{} заблокирован другой программой (useradd?); повторите попытку"),

@@ -245,6 +245,25 @@ def openapi_v3(gv):
     return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "standin"}, "paths": paths}
 
 
+MERGE_PATCHES = ("application/merge-patch+json", "application/strategic-merge-patch+json")
+
+
+def merge(target, patch):
+    """A JSON merge patch (RFC 7386). For the maps kubectl edit changes, a
+    strategic merge patch is the same; its $-directives are not modelled."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if k.startswith("$"):
+            continue
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge(out.get(k), v)
+    return out
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -297,6 +316,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply(200, discovery("v1"))
         if path.startswith("/apis/") and path.count("/") == 3 and path[6:] in RESOURCES:
             return self.reply(200, discovery(path[6:]))
+        if path == "/openapi/v2":
+            # kubectl up to 1.2x validates against OpenAPI v2 (protobuf): an
+            # empty document is a valid one that describes no kind.
+            return self.reply(200, b"", "application/octet-stream")
         if path == "/openapi/v3":
             return self.reply(200, openapi_v3_index())
         if path.startswith("/openapi/v3/"):
@@ -311,6 +334,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def rest(self, method, gv, namespace, resource, name):
         kind, namespaced = RESOURCES[gv][resource]
+        if method == "DELETE":
+            # kubectl sends DeleteOptions; read them so the connection stays in step.
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
         with LOCK:
             if resource == "nodes":
                 for n, role in nodes():
@@ -344,6 +370,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.reply(200, OBJECTS[key])
             if method == "DELETE":
                 return self.reply(200, OBJECTS.pop(key))
+            if method == "PATCH":
+                kind_of_patch = (self.headers.get("Content-Type") or "").split(";")[0]
+                patch = self.body()
+                if kind_of_patch not in MERGE_PATCHES:
+                    return self.reply(*status(415, "UnsupportedMediaType", "not modelled by the stand-in: " + kind_of_patch))
+                REVISION[0] += 1
+                obj = merge(OBJECTS[key], patch)
+                obj["metadata"]["resourceVersion"] = str(REVISION[0])
+                OBJECTS[key] = obj
+                return self.reply(200, obj)
         return self.reply(*status(405, "MethodNotAllowed", "not modelled by the stand-in: " + method))
 
     def do_GET(self):
@@ -393,7 +429,9 @@ def main():
         context.verify_mode = ssl.CERT_OPTIONAL
     server = Server(context)
     signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
-    sys.stderr.write("apiserver-standin: serving on :%d for %s\n" % (PORT, ADDRESS))
+    # The port bound (--secure-port=0 picks a free one), for a test to read.
+    sys.stderr.write("apiserver-standin: serving on :%d for %s\n" % (server.server_address[1], ADDRESS))
+    sys.stderr.flush()
     server.serve_forever()
 
 

@@ -14,6 +14,7 @@ pub mod kubeadm_model;
 pub mod lan;
 pub mod nspawn;
 pub mod rk_role;
+pub mod standin_api;
 
 use std::ffi::OsStr;
 use std::os::unix::fs::{symlink, PermissionsExt};
