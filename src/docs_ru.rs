@@ -103,8 +103,11 @@ pub static RU: &[(&str, &str)] = &[
     ("the folder to write into (created if missing)", "каталог для записи (создаётся, если его нет)"),
     // preflight checks (kubeadm's page)
     ("kubeadm init and join run as root", "kubeadm init и join запущены от root"),
-    ("the real tool is installed where u7s looks for it (kubeadm, kubelet, kubectl, crio, crun, conmon, rootlesskit, slirp4netns, newuidmap, ...)",
-     "настоящая программа установлена там, где её ищет u7s (kubeadm, kubelet, kubectl, crio, crun, conmon, rootlesskit, slirp4netns, newuidmap, ...)"),
+    ("the real tool is installed where u7s looks for it (kubeadm, kubelet, kubectl, crio, crun, conmon, rootlesskit, slirp4netns, ...)",
+     "настоящая программа установлена там, где её ищет u7s (kubeadm, kubelet, kubectl, crio, crun, conmon, rootlesskit, slirp4netns, ...)"),
+    ("newuidmap is installed, setuid root (or has file capabilities) and u7s-admin may run it: ALT's control newuidmap may restrict it to a group",
+     "newuidmap установлен, имеет бит SUID root (или file capabilities), и u7s-admin может его запускать: control newuidmap в ALT может разрешить его только группе"),
+    ("the same for newgidmap (control newgidmap)", "то же для newgidmap (control newgidmap)"),
     ("unprivileged user namespaces are enabled", "непривилегированные пространства имён пользователей включены"),
     ("/dev/net/tun exists and u7s-admin can open it", "/dev/net/tun существует, и u7s-admin может его открыть"),
     ("cgroup v2, with controllers delegated to systemd user managers", "cgroup v2, контроллеры делегированы пользовательским менеджерам systemd"),

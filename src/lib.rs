@@ -9,6 +9,7 @@
 //! - `exec`: the one place that replaces this process with another program;
 //! - `ns`: the rootlesskit namespaces: readiness of the state dir, and entering them;
 //! - `os`: the one OS layer of init/join/reset (a trait; the Linux and the recording one);
+//! - `idmap`: whether u7s-admin may run a privileged newuidmap/newgidmap (doctor and preflight);
 //! - `users`: the u7s-admin account and the environment a process inside gets;
 //! - `layout`: where every file is, the host's and u7s-admin's (one definition each);
 //! - `flow`: the host steps of init/join/reset as data, shared by `--dry-run` and the real run;
@@ -37,6 +38,7 @@ pub mod exec;
 pub mod flow;
 pub mod fsx;
 pub mod i18n;
+pub mod idmap;
 pub mod journal;
 pub mod kubeadm;
 pub mod kubeconfig;

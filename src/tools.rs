@@ -27,6 +27,7 @@ pub enum Tool {
     Crun,
     Conmon,
     Newuidmap,
+    Newgidmap,
     Systemctl,
     /// iproute2's `ip`, in /sbin on ALT (and through the /usr merge elsewhere).
     Ip,
@@ -37,10 +38,11 @@ pub enum Tool {
 }
 
 /// The real tools a node needs, in the order preflight reports them.
-pub const NODE_TOOLS: [Tool; 9] = [
+pub const NODE_TOOLS: [Tool; 10] = [
     Tool::Rootlesskit,
     Tool::Slirp4netns,
     Tool::Newuidmap,
+    Tool::Newgidmap,
     Tool::Kubeadm,
     Tool::Kubelet,
     Tool::Crio,
@@ -62,6 +64,7 @@ impl Tool {
             Tool::Crun => "crun",
             Tool::Conmon => "conmon",
             Tool::Newuidmap => "newuidmap",
+            Tool::Newgidmap => "newgidmap",
             Tool::Systemctl => "systemctl",
             Tool::Ip => "ip",
             Tool::Useradd => "useradd",

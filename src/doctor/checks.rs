@@ -4,7 +4,6 @@
 //! CRI-O and kubelet inside, the forwarded ports, the node and its pods,
 //! the certificates. Each gathers its facts and gives one finding.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::report::{Finding, Report};
@@ -110,8 +109,8 @@ pub fn run(ctx: &Context) -> Report {
     }
     report.push(linger(ctx));
     report.push(cgroup_delegation(ctx));
-    for tool in ["newuidmap", "newgidmap"] {
-        report.push(id_map_tool(ctx, tool));
+    for (tool, name) in crate::idmap::TOOLS {
+        report.push(id_map_tool(ctx, tool, name));
     }
     match show(ctx, true, &[ROOTLESSKIT_UNIT, KUBELET_UNIT]) {
         Ok(units) => {
@@ -234,113 +233,22 @@ fn cgroup_delegation(ctx: &Context) -> Finding {
     }
 }
 
-/// newuidmap/newgidmap: installed, privileged (setuid or file capabilities)
-/// and executable by u7s-admin. ALT's `control newuidmap` may restrict it to
-/// a group (podsec's `podmanonly`: group podman) or to root.
-pub fn id_map_tool(ctx: &Context, tool: &str) -> Finding {
+/// newuidmap/newgidmap: installed, privileged and executable by u7s-admin
+/// (`crate::idmap`, the check preflight makes too).
+pub fn id_map_tool(ctx: &Context, tool: &str, name: &'static str) -> Finding {
     let path = PathBuf::from("/usr/bin").join(tool);
-    let groups = account_groups(&ctx.admin);
-    match id_map_problem(
-        &path,
-        tool,
-        &ctx.admin.name,
-        ctx.admin.uid.as_raw(),
-        &groups,
-    ) {
+    let ids = crate::os::Ids {
+        uid: ctx.admin.uid.as_raw(),
+        gid: ctx.admin.gid.as_raw(),
+    };
+    let os = crate::os::linux::LinuxOs::from_env();
+    match crate::idmap::problem(&os, tool, &path, &ctx.admin.name, ids) {
         None => Finding::ok(
-            if tool == "newuidmap" {
-                "NewUidMap"
-            } else {
-                "NewGidMap"
-            },
+            name,
             crate::tr!("doc-idmap-ok", path.display(), ctx.admin.name),
         ),
-        Some((message, fix)) => Finding::error(
-            if tool == "newuidmap" {
-                "NewUidMap"
-            } else {
-                "NewGidMap"
-            },
-            message,
-            fix,
-        ),
+        Some(p) => Finding::error(name, p.message, p.fix),
     }
-}
-
-/// Why `path` cannot map ids for `user` (uid, its group ids), with the fix.
-pub fn id_map_problem(
-    path: &Path,
-    tool: &str,
-    user: &str,
-    uid: u32,
-    groups: &[u32],
-) -> Option<(String, String)> {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(_) => {
-            return Some((
-                crate::tr!("is-missing", path.display()),
-                crate::tr!("doc-fix-submap"),
-            ))
-        }
-    };
-    let mode = meta.permissions().mode();
-    let runs = if meta.uid() == uid {
-        mode & 0o100 != 0
-    } else if groups.contains(&meta.gid()) {
-        mode & 0o010 != 0
-    } else {
-        mode & 0o001 != 0
-    };
-    let privileged = mode & 0o4000 != 0 || has_file_caps(path);
-    if runs && privileged {
-        return None;
-    }
-    let group = group_name(meta.gid()).unwrap_or_else(|| meta.gid().to_string());
-    let fix = if mode & 0o010 != 0 && mode & 0o001 == 0 && meta.gid() != 0 {
-        crate::tr!("doc-fix-control-group", group, group, user, tool)
-    } else {
-        crate::tr!("doc-fix-control", tool)
-    };
-    Some((
-        crate::tr!(
-            "doc-idmap-restricted",
-            path.display(),
-            format!("{:o}", mode & 0o7777),
-            group,
-            user
-        ),
-        fix,
-    ))
-}
-
-fn has_file_caps(path: &Path) -> bool {
-    use std::ffi::CString;
-    let Ok(c) = CString::new(path.as_os_str().as_encoded_bytes()) else {
-        return false;
-    };
-    let name = c"security.capability";
-    // SAFETY: valid C strings, no buffer (size query only).
-    let n = unsafe { nix::libc::getxattr(c.as_ptr(), name.as_ptr(), std::ptr::null_mut(), 0) };
-    n > 0
-}
-
-fn group_name(gid: u32) -> Option<String> {
-    nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(gid))
-        .ok()
-        .flatten()
-        .map(|g| g.name)
-}
-
-/// The account's primary and supplementary group ids.
-fn account_groups(admin: &AdminUser) -> Vec<u32> {
-    let mut ids = vec![admin.gid.as_raw()];
-    if let Ok(name) = std::ffi::CString::new(admin.name.clone()) {
-        if let Ok(list) = nix::unistd::getgrouplist(&name, admin.gid) {
-            ids.extend(list.into_iter().map(|g| g.as_raw()));
-        }
-    }
-    ids
 }
 
 /// The readiness of the state dir; the child pid when ready.
@@ -726,45 +634,6 @@ mod tests {
             pods_finding(&worker, true).level,
             super::super::Level::Error
         );
-    }
-
-    #[test]
-    fn id_map_tools_restricted_to_a_group_name_the_group() {
-        let dir = std::env::temp_dir().join(format!("u7s-idmap-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let tool = dir.join("newuidmap");
-        std::fs::write(&tool, "").unwrap();
-        let gid = std::fs::metadata(&tool).unwrap().gid();
-        let set = |mode: u32| {
-            std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(mode)).unwrap()
-        };
-        // public: setuid, executable by all
-        set(0o4711);
-        assert_eq!(
-            id_map_problem(&tool, "newuidmap", "u7s-admin", 4242, &[4242]),
-            None
-        );
-        // group-only and the user is not in the group (podsec's podmanonly)
-        set(0o4710);
-        let (msg, fix) = id_map_problem(&tool, "newuidmap", "u7s-admin", 4242, &[4242]).unwrap();
-        assert!(msg.contains("4710"), "{msg}");
-        if gid != 0 {
-            assert!(fix.contains("usermod -a -G"), "{fix}");
-        }
-        assert!(fix.contains("control newuidmap public"), "{fix}");
-        // in the group: fine
-        assert_eq!(
-            id_map_problem(&tool, "newuidmap", "u7s-admin", 4242, &[4242, gid]),
-            None
-        );
-        // not privileged
-        set(0o755);
-        assert!(id_map_problem(&tool, "newuidmap", "u7s-admin", 4242, &[4242]).is_some());
-        // missing
-        let (_, fix) = id_map_problem(&dir.join("none"), "newuidmap", "u7s-admin", 1, &[]).unwrap();
-        assert!(fix.contains("shadow-submap"), "{fix}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

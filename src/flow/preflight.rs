@@ -16,6 +16,13 @@ pub enum Check {
     Root,
     /// A real tool exists and is executable: (name, absolute path).
     Tool(String, String),
+    /// newuidmap or newgidmap exists, is privileged and `user` may run it
+    /// (`crate::idmap`, the same check as `u7s doctor`'s).
+    IdMap {
+        tool: String,
+        path: String,
+        user: String,
+    },
     /// Unprivileged user namespaces are enabled.
     UserNamespaces,
     /// /dev/net/tun is usable by u7s-admin (slirp4netns opens it).
@@ -39,6 +46,9 @@ impl Check {
         match self {
             Check::Root => "IsPrivilegedUser".into(),
             Check::Tool(tool, _) => format!("FileExisting-{tool}"),
+            Check::IdMap { tool, .. } => crate::idmap::check_name(tool)
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("FileExisting-{tool}")),
             Check::UserNamespaces => "UserNamespaces".into(),
             Check::Tun => "DevNetTun".into(),
             Check::CgroupDelegation => "CgroupDelegation".into(),
@@ -68,6 +78,12 @@ impl Check {
                         crate::tools::alt_package(tool, minor),
                         tool.to_ascii_uppercase()
                     ))
+                }
+            }
+            Check::IdMap { tool, path, user } => {
+                match crate::idmap::problem(os, tool, Path::new(path), user, admin) {
+                    None => Ok(()),
+                    Some(p) => Err(format!("{}; {}", p.message, p.fix)),
                 }
             }
             Check::UserNamespaces => {
@@ -163,6 +179,9 @@ impl fmt::Display for Check {
         match self {
             Check::Root => write!(f, "running as root"),
             Check::Tool(tool, path) => write!(f, "{tool} is installed at {path}"),
+            Check::IdMap { tool, path, user } => {
+                write!(f, "{tool} at {path} is privileged and {user} may run it")
+            }
             Check::UserNamespaces => write!(f, "user namespaces are enabled"),
             Check::Tun => write!(f, "/dev/net/tun is usable"),
             Check::CgroupDelegation => {
@@ -310,7 +329,15 @@ pub const NAMES: &[(&str, &str)] = &[
     ("IsPrivilegedUser", "kubeadm init and join run as root"),
     (
         "FileExisting-<tool>",
-        "the real tool is installed where u7s looks for it (kubeadm, kubelet, kubectl, crio, crun, conmon, rootlesskit, slirp4netns, newuidmap, ...)",
+        "the real tool is installed where u7s looks for it (kubeadm, kubelet, kubectl, crio, crun, conmon, rootlesskit, slirp4netns, ...)",
+    ),
+    (
+        "NewUidMap",
+        "newuidmap is installed, setuid root (or has file capabilities) and u7s-admin may run it: ALT's control newuidmap may restrict it to a group",
+    ),
+    (
+        "NewGidMap",
+        "the same for newgidmap (control newgidmap)",
     ),
     ("UserNamespaces", "unprivileged user namespaces are enabled"),
     ("DevNetTun", "/dev/net/tun exists and u7s-admin can open it"),
@@ -345,6 +372,8 @@ mod tests {
         let checks = [
             Check::Root,
             Check::Tool("crio".into(), "/usr/bin/crio".into()),
+            id_map("newuidmap"),
+            id_map("newgidmap"),
             Check::UserNamespaces,
             Check::Tun,
             Check::CgroupDelegation,
@@ -367,6 +396,51 @@ mod tests {
             message: "x".into(),
         };
         assert_eq!(f.to_string(), "[ERROR DevNetTun]: x");
+    }
+
+    fn id_map(tool: &str) -> Check {
+        Check::IdMap {
+            tool: tool.into(),
+            path: format!("/usr/bin/{tool}"),
+            user: "u7s-admin".into(),
+        }
+    }
+
+    #[test]
+    fn id_map_tools_are_checked_as_control_leaves_them() {
+        use crate::os::record::RecordingOs;
+        let mut os = RecordingOs::new();
+        os.add_group("podman", 480, &["alice"]);
+        for tool in ["newuidmap", "newgidmap"] {
+            let check = id_map(tool);
+            let path = format!("/usr/bin/{tool}");
+            // `control TOOL podmanonly`: u7s-admin is not in group podman.
+            os.set_program(&path, 0o4710, 0, 480);
+            let err = check.run(&os, ADMIN).unwrap_err();
+            assert!(err.contains("usermod -a -G podman u7s-admin"), "{err}");
+            assert!(err.contains(&format!("control {tool} public")), "{err}");
+            assert_eq!(
+                run_all(&[check.clone()], &os, ADMIN, &[]),
+                vec![Failure {
+                    name: check.name(),
+                    message: err
+                }]
+            );
+            assert!(
+                run_all(&[check.clone()], &os, ADMIN, &[check.name().to_lowercase()]).is_empty(),
+                "--ignore-preflight-errors takes {}",
+                check.name()
+            );
+            // After usermod: a member may run it.
+            os.add_group("podman", 480, &["alice", "u7s-admin"]);
+            assert!(check.run(&os, ADMIN).is_ok());
+            os.add_group("podman", 480, &["alice"]);
+            // `control TOOL public`: setuid root, 4755.
+            os.set_program(&path, 0o4755, 0, 0);
+            assert!(check.run(&os, ADMIN).is_ok());
+        }
+        assert_eq!(id_map("newuidmap").name(), "NewUidMap");
+        assert_eq!(id_map("newgidmap").name(), "NewGidMap");
     }
 
     #[test]

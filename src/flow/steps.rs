@@ -194,11 +194,20 @@ pub fn host_steps(input: &StepsInput) -> HostSteps {
 
 fn check_host(input: &StepsInput) -> Step {
     let mut checks = vec![Check::Root];
+    // newuidmap and newgidmap must also be privileged and runnable by
+    // u7s-admin (ALT's control facility may restrict them to a group).
     checks.extend(
         input
             .tools
             .iter()
-            .map(|(name, path)| Check::Tool(name.clone(), path.clone())),
+            .map(|(name, path)| match crate::idmap::check_name(name) {
+                Some(_) => Check::IdMap {
+                    tool: name.clone(),
+                    path: path.clone(),
+                    user: input.admin_name.clone(),
+                },
+                None => Check::Tool(name.clone(), path.clone()),
+            }),
     );
     checks.extend([
         Check::UserNamespaces,

@@ -30,6 +30,7 @@ fn file(files: &mut Files, path: &str, text: &str, uid: u32) {
             node: Node::File(text.as_bytes().to_vec()),
             mode: 0o600,
             uid,
+            gid: uid,
         },
     );
 }
@@ -102,6 +103,10 @@ fn host() -> RecordingOs {
         Tool::Loginctl,
     ]) {
         os.install_tool(*tool, &tool.default_path().display().to_string());
+    }
+    // As `control newuidmap public` leaves them.
+    for tool in [Tool::Newuidmap, Tool::Newgidmap] {
+        os.set_program(&tool.default_path().display().to_string(), 0o4755, 0, 0);
     }
     os.put("/etc/passwd", PASSWD)
         .put("/etc/hosts", "127.0.0.1 localhost\n")

@@ -98,6 +98,7 @@ fn meta_of(st: &libc::stat) -> Meta {
         kind,
         mode: st.st_mode & 0o7777,
         uid: st.st_uid,
+        gid: st.st_gid,
     }
 }
 

@@ -82,6 +82,32 @@ impl Os for LinuxOs {
             .unwrap_or(false)
     }
 
+    fn program_meta(&self, program: &Path) -> Option<Meta> {
+        stat_path(program).ok().flatten()
+    }
+
+    fn has_file_capabilities(&self, program: &Path) -> bool {
+        xattr_present(program, c"security.capability")
+    }
+
+    fn account_groups(&self, user: &str, gid: u32) -> Vec<u32> {
+        let mut ids = vec![gid];
+        if let Ok(name) = std::ffi::CString::new(user) {
+            // getgrouplist: the NSS answer initgroups gives a session.
+            if let Ok(list) = nix::unistd::getgrouplist(&name, nix::unistd::Gid::from_raw(gid)) {
+                ids.extend(list.into_iter().map(|g| g.as_raw()).filter(|g| *g != gid));
+            }
+        }
+        ids
+    }
+
+    fn group_name(&self, gid: u32) -> Option<String> {
+        nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(gid))
+            .ok()
+            .flatten()
+            .map(|g| g.name)
+    }
+
     fn capture(&self, argv: &[String]) -> Result<Captured> {
         let inv = Invocation::new(&argv[0], argv[1..].iter().map(Into::into).collect());
         let out = exec::run_captured(&inv).with_context(|| crate::tr!("cannot-run", argv[0]))?;
@@ -326,5 +352,72 @@ fn stat_path(path: &Path) -> Result<Option<Meta>> {
         kind,
         mode: meta.mode() & 0o7777,
         uid: meta.uid(),
+        gid: meta.gid(),
     }))
+}
+
+/// Whether `path` (links followed) has the extended attribute `name`.
+fn xattr_present(path: &Path, name: &std::ffi::CStr) -> bool {
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
+        return false;
+    };
+    // SAFETY: valid C strings and no buffer: getxattr only reports the
+    // value's size (or -1).
+    let n = unsafe { nix::libc::getxattr(c.as_ptr(), name.as_ptr(), std::ptr::null_mut(), 0) };
+    n > 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStrExt;
+
+    fn os() -> LinuxOs {
+        LinuxOs::new(HostRoot::new("/"), PathBuf::from("/proc/self/exe"))
+    }
+
+    #[test]
+    fn programs_show_their_group_and_file_capabilities() {
+        let dir = std::env::temp_dir().join(format!("u7s-linuxos-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let tool = dir.join("newuidmap");
+        std::fs::write(&tool, "").unwrap();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o4710)).unwrap();
+        let egid = nix::unistd::getegid().as_raw();
+        let meta = os().program_meta(&tool).unwrap();
+        assert_eq!((meta.kind, meta.mode, meta.gid), (Kind::File, 0o4710, egid));
+        assert_eq!(os().program_meta(&dir.join("none")), None);
+        assert!(!os().has_file_capabilities(&tool));
+        if nix::unistd::geteuid().is_root() {
+            // What `setcap cap_setuid+ep` writes: VFS_CAP_REVISION_2 with the
+            // effective flag, CAP_SETUID (7) permitted.
+            let mut cap = [0u8; 20];
+            cap[..4].copy_from_slice(&0x0200_0001u32.to_le_bytes());
+            cap[4..8].copy_from_slice(&(1u32 << 7).to_le_bytes());
+            let path = std::ffi::CString::new(tool.as_os_str().as_bytes()).unwrap();
+            // SAFETY: valid C strings and a buffer of the given length.
+            let rc = unsafe {
+                nix::libc::setxattr(
+                    path.as_ptr(),
+                    c"security.capability".as_ptr(),
+                    cap.as_ptr().cast(),
+                    cap.len(),
+                    0,
+                )
+            };
+            assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+            assert!(os().has_file_capabilities(&tool));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_account_has_its_primary_group_first() {
+        let groups = os().account_groups("root", 0);
+        assert_eq!(groups.first(), Some(&0));
+        assert_eq!(os().group_name(0).as_deref(), Some("root"));
+        let none = os().account_groups("no-such-user-u7s", 4242);
+        assert_eq!(none, vec![4242], "only the primary group");
+    }
 }

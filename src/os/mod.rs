@@ -98,6 +98,7 @@ pub struct Meta {
     /// The permission bits (`0o7777`).
     pub mode: u32,
     pub uid: u32,
+    pub gid: u32,
 }
 
 /// Where a command runs.
@@ -139,6 +140,20 @@ pub trait Os {
     /// Whether `program` (a real path, not under the root prefix) is an
     /// executable file.
     fn executable(&self, program: &Path) -> bool;
+    /// What is at `program` (a real path, not under the root prefix; links
+    /// followed, as exec follows them); `None` when nothing is.
+    fn program_meta(&self, program: &Path) -> Option<Meta>;
+    /// Whether `program` carries file capabilities (its
+    /// `security.capability` attribute), which make it privileged without
+    /// the setuid bit.
+    fn has_file_capabilities(&self, program: &Path) -> bool;
+    /// The group ids `user`'s processes get: its primary group `gid` and
+    /// every group of the system's database that lists it (what login and
+    /// systemd give its user manager). Real, not under the root prefix,
+    /// like the programs whose group bits they are compared with.
+    fn account_groups(&self, user: &str, gid: u32) -> Vec<u32>;
+    /// A group's name in the system's database, for messages.
+    fn group_name(&self, gid: u32) -> Option<String>;
     /// Runs `argv` with stdin closed and stdout captured (a version query).
     fn capture(&self, argv: &[String]) -> Result<Captured>;
     /// Runs `argv` with this process's stdio, so its output streams to the

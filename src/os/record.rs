@@ -4,7 +4,7 @@
 //! what the real one writes.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -27,6 +27,22 @@ pub struct Entry {
     pub node: Node,
     pub mode: u32,
     pub uid: u32,
+    pub gid: u32,
+}
+
+/// A real program of the host (outside the root prefix): its metadata and
+/// whether it carries file capabilities.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    pub meta: Meta,
+    pub file_caps: bool,
+}
+
+/// A group of the system's database: its name and members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Group {
+    name: String,
+    members: Vec<String>,
 }
 
 /// An effect (or a question) the flow asked of the host.
@@ -78,7 +94,8 @@ pub struct RecordingOs {
     pub euid: u32,
     env: BTreeMap<String, String>,
     tools: BTreeMap<&'static str, PathBuf>,
-    executables: BTreeSet<PathBuf>,
+    programs: BTreeMap<PathBuf, Program>,
+    groups: BTreeMap<u32, Group>,
     files: RefCell<Files>,
     events: RefCell<Vec<Event>>,
     script: RunScript,
@@ -102,7 +119,8 @@ impl RecordingOs {
             euid: 0,
             env: BTreeMap::new(),
             tools: BTreeMap::new(),
-            executables: BTreeSet::new(),
+            programs: BTreeMap::new(),
+            groups: BTreeMap::new(),
             files: RefCell::new(BTreeMap::new()),
             events: RefCell::new(Vec::new()),
             script: Box::new(|_, _, _| 0),
@@ -118,10 +136,47 @@ impl RecordingOs {
         self
     }
 
-    /// The real `tool` is installed at `path`.
+    /// The real `tool` is installed at `path` (root's, mode 0755).
     pub fn install_tool(&mut self, tool: Tool, path: &str) -> &mut Self {
         self.tools.insert(tool.name(), PathBuf::from(path));
-        self.executables.insert(PathBuf::from(path));
+        self.set_program(path, 0o755, 0, 0)
+    }
+
+    /// The real program at `path` has this mode, owner and group.
+    pub fn set_program(&mut self, path: &str, mode: u32, uid: u32, gid: u32) -> &mut Self {
+        let meta = Meta {
+            kind: Kind::File,
+            mode,
+            uid,
+            gid,
+        };
+        self.programs
+            .entry(PathBuf::from(path))
+            .and_modify(|p| p.meta = meta)
+            .or_insert(Program {
+                meta,
+                file_caps: false,
+            });
+        self
+    }
+
+    /// The program at `path` (set before) carries file capabilities.
+    pub fn set_file_caps(&mut self, path: &str) -> &mut Self {
+        if let Some(p) = self.programs.get_mut(Path::new(path)) {
+            p.file_caps = true;
+        }
+        self
+    }
+
+    /// A group of the system's database, with its members.
+    pub fn add_group(&mut self, name: &str, gid: u32, members: &[&str]) -> &mut Self {
+        self.groups.insert(
+            gid,
+            Group {
+                name: name.to_owned(),
+                members: members.iter().map(|m| (*m).to_owned()).collect(),
+            },
+        );
         self
     }
 
@@ -130,6 +185,8 @@ impl RecordingOs {
         self.put_owned(path, text.as_bytes(), 0o644, 0)
     }
 
+    /// A file owned by `uid` and its own group (`gid` = `uid`, as useradd
+    /// makes a system account's group).
     pub fn put_owned(&self, path: &str, bytes: &[u8], mode: u32, uid: u32) -> &Self {
         let mut files = self.files.borrow_mut();
         add_parents(&mut files, path, 0);
@@ -139,6 +196,7 @@ impl RecordingOs {
                 node: Node::File(bytes.to_vec()),
                 mode,
                 uid,
+                gid: uid,
             },
         );
         self
@@ -153,6 +211,7 @@ impl RecordingOs {
                 node: Node::Dir,
                 mode,
                 uid,
+                gid: uid,
             },
         );
         self
@@ -217,7 +276,8 @@ fn parent(path: &str) -> Option<&str> {
     }
 }
 
-/// Creates the missing parents of `path` as directories owned by `uid`.
+/// Creates the missing parents of `path` as directories owned by `uid` (and
+/// its own group).
 pub fn add_parents(files: &mut Files, path: &str, uid: u32) {
     let mut missing = Vec::new();
     let mut cur = parent(path);
@@ -235,6 +295,7 @@ pub fn add_parents(files: &mut Files, path: &str, uid: u32) {
                 node: Node::Dir,
                 mode: 0o755,
                 uid,
+                gid: uid,
             },
         );
     }
@@ -276,7 +337,32 @@ impl Os for RecordingOs {
     }
 
     fn executable(&self, program: &Path) -> bool {
-        self.executables.contains(program)
+        self.programs
+            .get(program)
+            .is_some_and(|p| p.meta.mode & 0o111 != 0)
+    }
+
+    fn program_meta(&self, program: &Path) -> Option<Meta> {
+        self.programs.get(program).map(|p| p.meta)
+    }
+
+    fn has_file_capabilities(&self, program: &Path) -> bool {
+        self.programs.get(program).is_some_and(|p| p.file_caps)
+    }
+
+    fn account_groups(&self, user: &str, gid: u32) -> Vec<u32> {
+        let mut ids = vec![gid];
+        ids.extend(
+            self.groups
+                .iter()
+                .filter(|(id, g)| **id != gid && g.members.iter().any(|m| m == user))
+                .map(|(id, _)| *id),
+        );
+        ids
+    }
+
+    fn group_name(&self, gid: u32) -> Option<String> {
+        self.groups.get(&gid).map(|g| g.name.clone())
     }
 
     fn capture(&self, argv: &[String]) -> Result<Captured> {
@@ -342,6 +428,7 @@ impl Os for RecordingOs {
             },
             mode: e.mode,
             uid: e.uid,
+            gid: e.gid,
         }))
     }
 
@@ -362,15 +449,16 @@ impl Os for RecordingOs {
             mode,
             owner,
         });
-        let uid = owner.map(|i| i.uid).unwrap_or(0);
+        let ids = owner.unwrap_or(Ids { uid: 0, gid: 0 });
         let mut files = self.files.borrow_mut();
-        add_parents(&mut files, at.path, uid);
+        add_parents(&mut files, at.path, ids.uid);
         files.insert(
             at.path.to_owned(),
             Entry {
                 node: Node::File(bytes.to_vec()),
                 mode,
-                uid,
+                uid: ids.uid,
+                gid: ids.gid,
             },
         );
         Ok(())
@@ -409,6 +497,7 @@ impl Os for RecordingOs {
                 node: Node::Dir,
                 mode,
                 uid: owner.map(|i| i.uid).unwrap_or(0),
+                gid: owner.map(|i| i.gid).unwrap_or(0),
             },
         );
         Ok(())
