@@ -91,12 +91,32 @@ impl Writer<'_> {
     }
 }
 
-/// The scratch directory for openssl's files (never under the root prefix).
+/// The scratch directory for openssl's files (never under the root prefix):
+/// one this process created itself. A name made of the pid alone was found
+/// again when the pid came round (pid_max is 32768 here, and a run that
+/// failed leaves its directory): a stale one of real root's, entered by the
+/// namespaces' root (u7s-admin), failed `certs/ca` with EACCES.
 pub fn scratch() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("kubeadm-model-{}", std::process::id()));
-    let _ = std::fs::create_dir_all(&dir);
-    let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
-    dir
+    use std::os::unix::fs::DirBuilderExt;
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let base = std::env::temp_dir();
+        let pid = std::process::id();
+        (0u32..)
+            .map(|n| base.join(format!("kubeadm-model-{pid}-{n}")))
+            .find(|dir| {
+                match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+                    Ok(()) => true,
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+                    // Not creatable at all: openssl's error will say where.
+                    Err(_) => true,
+                }
+            })
+            .expect("an unused name")
+    });
+    // Created again after a command removed it at its end.
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(dir);
+    dir.clone()
 }
 
 pub struct Pki<'a> {
