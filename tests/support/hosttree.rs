@@ -29,10 +29,17 @@ pub struct HostTree {
     pub root: PathBuf,
 }
 
+/// Removed when dropped, unless `U7S_KEEP_TEST_TREES=1` (`support::trees`).
+impl Drop for HostTree {
+    fn drop(&mut self) {
+        super::trees::dispose(&self.root);
+    }
+}
+
 impl HostTree {
     pub fn new(tag: &str, os_release: &str, hosts: &str) -> HostTree {
         let root = std::env::temp_dir().join(format!("u7s-host-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+        let _ = super::trees::remove_tree(&root);
         let tree = HostTree { root };
         tree.write("etc/os-release", os_release);
         tree.write("etc/hosts", hosts);

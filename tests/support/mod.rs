@@ -15,6 +15,7 @@ pub mod lan;
 pub mod nspawn;
 pub mod rk_role;
 pub mod standin_api;
+pub mod trees;
 
 use std::ffi::OsStr;
 use std::os::unix::fs::{symlink, PermissionsExt};
@@ -102,7 +103,7 @@ pub struct Tree {
 impl Tree {
     pub fn new(tag: &str) -> Tree {
         let root = std::env::temp_dir().join(format!("u7s-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+        let _ = trees::remove_tree(&root);
         std::fs::create_dir_all(&root).unwrap();
         std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
         let tree = Tree { root };
@@ -143,6 +144,13 @@ impl Tree {
         std::fs::write(&path, body).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         path
+    }
+}
+
+/// Removed when dropped, unless `U7S_KEEP_TEST_TREES=1` ([`trees`]).
+impl Drop for Tree {
+    fn drop(&mut self) {
+        trees::dispose(&self.root);
     }
 }
 
@@ -255,6 +263,8 @@ fn retry_busy<T>(mut f: impl FnMut() -> std::io::Result<T>) -> T {
 pub struct Rootlesskit {
     pub state_dir: PathBuf,
     pub tree: Tree,
+    /// rootlesskit's pid (setpriv execs it).
+    pub pid: u32,
 }
 
 impl Rootlesskit {
@@ -285,11 +295,12 @@ mv "$state/_child_pid.u7s-ready.tmp" "$state/_child_pid.u7s-ready"
 exec sleep 86400
 "#;
 
+static RK: OnceLock<Rootlesskit> = OnceLock::new();
+
 /// The rootlesskit shared by the tests of one test binary. It is started from a
 /// thread that lives as long as the process, so `--pdeathsig` (which fires when
 /// the spawning *thread* exits) ends it when the test binary ends.
 pub fn rootlesskit() -> &'static Rootlesskit {
-    static RK: OnceLock<Rootlesskit> = OnceLock::new();
     RK.get_or_init(|| {
         let tree = Tree::new("rk");
         let state_dir = tree.root.join("state");
@@ -328,7 +339,7 @@ pub fn rootlesskit() -> &'static Rootlesskit {
         std::thread::spawn(move || {
             let spawned = cmd.spawn();
             let ok = spawned.is_ok();
-            tx.send(spawned.map(|_| ()).map_err(|e| e.to_string()))
+            tx.send(spawned.map(|c| c.id()).map_err(|e| e.to_string()))
                 .unwrap();
             if ok {
                 loop {
@@ -336,7 +347,10 @@ pub fn rootlesskit() -> &'static Rootlesskit {
                 }
             }
         });
-        rx.recv().unwrap().expect("start rootlesskit");
+        let pid = rx.recv().unwrap().expect("start rootlesskit");
+        // A static is never dropped: its tree goes when the process exits.
+        // SAFETY: registers a plain function; atexit has no other contract.
+        unsafe { nix::libc::atexit(end_shared_rootlesskit) };
         let deadline = Instant::now() + Duration::from_secs(30);
         let ready = state_dir.join("_child_pid.u7s-ready");
         while !ready.exists() {
@@ -348,8 +362,30 @@ pub fn rootlesskit() -> &'static Rootlesskit {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Rootlesskit { state_dir, tree }
+        Rootlesskit {
+            state_dir,
+            tree,
+            pid,
+        }
     })
+}
+
+/// At exit: ends the shared rootlesskit (before its `--pdeathsig` would)
+/// and removes its tree, which it writes into until then.
+extern "C" fn end_shared_rootlesskit() {
+    let Some(rk) = RK.get() else { return };
+    let pid = nix::unistd::Pid::from_raw(rk.pid as i32);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        match nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+            Ok(nix::sys::wait::WaitStatus::StillAlive) => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            _ => break,
+        }
+    }
+    trees::dispose(&rk.tree.root);
 }
 
 pub fn ns_of(pid: &str, ns: &str) -> String {
