@@ -16,9 +16,16 @@ struct Lab {
     model: KubeadmModel,
 }
 
+/// Removed when dropped, unless `U7S_KEEP_TEST_TREES=1` (`support::trees`).
+impl Drop for Lab {
+    fn drop(&mut self) {
+        support::trees::dispose(&self.base);
+    }
+}
+
 fn lab(tag: &str, version: &str) -> Lab {
     let base = std::env::temp_dir().join(format!("u7s-model-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&base);
+    let _ = support::trees::remove_tree(&base);
     std::fs::create_dir_all(&base).unwrap();
     let model = KubeadmModel::install(
         &base.join("bin"),

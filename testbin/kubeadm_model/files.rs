@@ -96,10 +96,11 @@ impl Writer<'_> {
 /// again when the pid came round (pid_max is 32768 here, and a run that
 /// failed leaves its directory): a stale one of real root's, entered by the
 /// namespaces' root (u7s-admin), failed `certs/ca` with EACCES.
+static SCRATCH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
 pub fn scratch() -> std::path::PathBuf {
     use std::os::unix::fs::DirBuilderExt;
-    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    let dir = DIR.get_or_init(|| {
+    let dir = SCRATCH.get_or_init(|| {
         let base = std::env::temp_dir();
         let pid = std::process::id();
         (0u32..)
@@ -117,6 +118,14 @@ pub fn scratch() -> std::path::PathBuf {
     // Created again after a command removed it at its end.
     let _ = std::fs::DirBuilder::new().mode(0o700).create(dir);
     dir.clone()
+}
+
+/// Removes the scratch directory, if this run made one: at exit, also
+/// after an error (those left hundreds in /tmp).
+pub fn remove_scratch() {
+    if let Some(dir) = SCRATCH.get() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 pub struct Pki<'a> {

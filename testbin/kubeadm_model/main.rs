@@ -109,6 +109,7 @@ fn main() {
         Err(failure) => report(failure, verbosity),
     };
     record.finish(code);
+    files::remove_scratch();
     std::process::exit(code);
 }
 
