@@ -632,13 +632,19 @@ fn doctor_names_each_broken_piece_and_u7s_service_fails_with_the_stack() {
             .stdout,
     );
     assert!(status.contains("Active: failed"), "{status}");
-    let journal = text(
-        &c.exec(&["journalctl", "-u", "u7s.service", "--no-pager", "-q"])
-            .stdout,
-    );
-    assert!(
-        journal.contains("the rootless stack is down: u7s-rootlesskit.service"),
-        "{journal}"
+    // journald reads the service's stderr stream on its own schedule: the
+    // unit can be "failed" before its last line is in the journal.
+    wait_until(
+        &c,
+        "u7s.service's reason in the journal",
+        Duration::from_secs(10),
+        || {
+            text(
+                &c.exec(&["journalctl", "-u", "u7s.service", "--no-pager", "-q"])
+                    .stdout,
+            )
+            .contains("the rootless stack is down: u7s-rootlesskit.service")
+        },
     );
     let d = broken(&c, "Service", "u7s.service is failed", accepted);
     assert!(d
