@@ -420,14 +420,20 @@ mod tests {
             assert!(err.contains("usermod -a -G podman u7s-admin"), "{err}");
             assert!(err.contains(&format!("control {tool} public")), "{err}");
             assert_eq!(
-                run_all(&[check.clone()], &os, ADMIN, &[]),
+                run_all(std::slice::from_ref(&check), &os, ADMIN, &[]),
                 vec![Failure {
                     name: check.name(),
                     message: err
                 }]
             );
             assert!(
-                run_all(&[check.clone()], &os, ADMIN, &[check.name().to_lowercase()]).is_empty(),
+                run_all(
+                    std::slice::from_ref(&check),
+                    &os,
+                    ADMIN,
+                    &[check.name().to_lowercase()]
+                )
+                .is_empty(),
                 "--ignore-preflight-errors takes {}",
                 check.name()
             );
