@@ -46,8 +46,8 @@ pub enum Action {
     Run {
         argv: Vec<String>,
         place: Place,
-        /// Bounded retries: (attempts, pause between them).
-        retries: Option<(u32, Duration)>,
+        /// Tried again after a failure, until a deadline (`flow::retry`).
+        retries: Option<super::retry::Retry>,
     },
     /// Wait for a unix socket to appear, at most `timeout`.
     WaitForSocket {
@@ -170,8 +170,13 @@ impl fmt::Display for Action {
                     Place::Inside => "run inside the namespaces",
                 };
                 write!(f, "{place}: {}", show_argv(argv))?;
-                if let Some((n, pause)) = retries {
-                    write!(f, " (up to {n} tries, {}s apart)", pause.as_secs())?;
+                if let Some(retry) = retries {
+                    write!(
+                        f,
+                        " (tried again every {}s for up to {}s)",
+                        retry.pause.as_secs(),
+                        retry.deadline.as_secs()
+                    )?;
                 }
                 Ok(())
             }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 
 use super::action::{Action, Domain, Owner, Place};
+use super::retry::{self, Retry};
 use super::step::Step;
 use super::{audit, preflight};
 use crate::layout::host;
@@ -277,39 +278,43 @@ impl<'a> Executor<'a> {
         self.os.write(to, text.as_bytes(), mode, self.owner(owner))
     }
 
-    fn run_command(
-        &self,
-        argv: &[String],
-        place: Place,
-        retries: Option<(u32, Duration)>,
-    ) -> Result<()> {
-        let (tries, pause) = retries.unwrap_or((1, Duration::ZERO));
-        let mut last = 0;
-        for attempt in 1..=tries.max(1) {
-            last = self.os.run(argv, place)?;
-            if last == 0 {
+    /// Runs `argv`; after a failure, tries again as `retries` says, and
+    /// gives up once the next try would begin after its deadline.
+    fn run_command(&self, argv: &[String], place: Place, retries: Option<Retry>) -> Result<()> {
+        let started = self.os.now();
+        loop {
+            let code = self.os.run(argv, place)?;
+            if code == 0 {
                 return Ok(());
             }
-            if attempt < tries {
-                tracing::warn!(
-                    target: crate::log::PROGRESS,
+            let Some(retry) = retries else {
+                bail!("{}", crate::tr!("exited-with", argv.join(" "), code));
+            };
+            let elapsed = retry::elapsed(started, self.os.now());
+            let Some(pause) = retry.after_failure(elapsed) else {
+                bail!(
                     "{}",
                     crate::tr!(
-                        "retrying",
-                        argv[0],
-                        last,
-                        attempt + 1,
-                        tries,
-                        pause.as_secs()
+                        "retry-deadline",
+                        argv.join(" "),
+                        code,
+                        retry.deadline.as_secs()
                     )
                 );
-                self.os.sleep(pause);
-            }
+            };
+            tracing::warn!(
+                target: crate::log::PROGRESS,
+                "{}",
+                crate::tr!(
+                    "retrying",
+                    argv[0],
+                    code,
+                    pause.as_secs(),
+                    retry.deadline.saturating_sub(elapsed).as_secs()
+                )
+            );
+            self.os.sleep(pause);
         }
-        Err(anyhow!(
-            "{}",
-            crate::tr!("exited-with", argv.join(" "), last)
-        ))
     }
 
     /// Subordinate ids for u7s-admin where it has none, under the lock

@@ -21,6 +21,7 @@ pub mod facts;
 pub mod planner;
 pub mod preflight;
 pub mod reset;
+pub mod retry;
 pub mod step;
 pub mod steps;
 

@@ -76,6 +76,7 @@ impl StepKind {
                 crate::tr_id!("hint-kubeadm")
             }
             StepKind::EnableService | StepKind::RestartService => crate::tr_id!("hint-service"),
+            StepKind::ApplyCniAndAudit => crate::tr_id!("hint-cni-apply"),
             StepKind::SaveClusterState | StepKind::KubeadmReset => {
                 crate::tr_id!("hint-reset-backups")
             }
@@ -90,7 +91,15 @@ impl StepKind {
     }
 
     pub fn title_in(self, lang: Lang) -> String {
-        crate::i18n::render(lang, self.title_id(), &[])
+        match self {
+            // The admin sees how long it may wait before it gives up.
+            StepKind::ApplyCniAndAudit => crate::i18n::render(
+                lang,
+                self.title_id(),
+                &[&super::retry::Retry::CNI_APPLY.deadline_minutes()],
+            ),
+            _ => crate::i18n::render(lang, self.title_id(), &[]),
+        }
     }
 }
 

@@ -549,14 +549,16 @@ fn apply_cni_and_audit(input: &StepsInput) -> Step {
     let mut actions = Vec::new();
     if let Some((path, _)) = &input.cni_manifest {
         actions.push(Action::Run {
+            // Each request bounded by kubectl, the whole by the deadline.
             argv: vec![
                 input.kubectl.clone(),
                 "apply".into(),
                 "-f".into(),
                 path.clone(),
+                super::retry::KUBECTL_REQUEST_TIMEOUT.into(),
             ],
             place: Place::Inside,
-            retries: Some((30, Duration::from_secs(5))),
+            retries: Some(super::retry::Retry::CNI_APPLY),
         });
     }
     actions.push(audit_edit(input));

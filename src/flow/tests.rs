@@ -188,7 +188,7 @@ fn init_takes_every_step_in_order_and_finishes() {
             "Inside: /usr/bin/kubeadm init --config /var/lib/u7s-admin/.config/usernetes/kubeadm-init.yaml --upload-certs",
             "Inside: mount --make-rshared /var/lib/kubelet",
             "Host: /usr/bin/systemctl enable --now u7s.service",
-            "Inside: /usr/bin/kubectl apply -f /etc/kubernetes/manifests/kube-flannel.yml",
+            "Inside: /usr/bin/kubectl apply -f /etc/kubernetes/manifests/kube-flannel.yml --request-timeout=30s",
             "Host: /usr/bin/systemctl restart u7s.service",
         ]
     );
@@ -223,6 +223,34 @@ fn init_takes_every_step_in_order_and_finishes() {
     assert_eq!((env.mode, env.uid), (0o600, ADMIN.uid));
     assert_eq!(os.file("/etc/podsec/u7s/config/env").unwrap().mode, 0o600);
     assert_eq!(os.file("/root/.kube/config").unwrap().uid, 0);
+}
+
+#[test]
+fn an_api_server_that_never_takes_the_cni_manifest_ends_init_by_the_deadline() {
+    let mut os = host();
+    // kubectl fails at once every time (connection refused).
+    os.on_run(|argv, place, files| match argv.get(1).map(String::as_str) {
+        Some("apply") => 1,
+        _ => stand_ins(argv, place, files),
+    });
+    let e = run(&os, Subcommand::Init, &args(&["init"])).unwrap_err();
+    let message = e.message();
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(
+        message.contains("Applying the CNI manifest (tried for up to 5 minutes)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("still exited with 1 after 300s of tries"),
+        "{message}"
+    );
+    assert!(message.contains("`u7s doctor`"), "{message}");
+    // One try per pause until the next would begin at the deadline, and
+    // nothing after the step.
+    let runs = runs(&os);
+    let applies = runs.iter().filter(|r| r.contains("kubectl apply")).count();
+    assert_eq!(applies, 60, "{runs:?}");
+    assert!(runs.last().unwrap().contains("kubectl apply"), "{runs:?}");
 }
 
 #[test]
