@@ -210,6 +210,19 @@ fn wait_until(c: &Container, what: &str, limit: Duration, mut f: impl FnMut() ->
     }
 }
 
+/// Waits (20 s) until `journalctl` (`argv`) shows `line`. journald reads a
+/// service's output stream apart from systemd's messages about the unit:
+/// under load the unit was "failed", its restarts logged, before its own
+/// last words were in the journal (seen twice on a busy two-core machine).
+fn journal_shows(c: &Container, argv: &[&str], line: &str) {
+    wait_until(
+        c,
+        &format!("{line:?} from {argv:?}"),
+        Duration::from_secs(20),
+        || text(&c.exec(argv).stdout).contains(line),
+    );
+}
+
 fn ok(out: &Output, what: &str, c: &Container) {
     assert!(
         out.status.success(),
@@ -526,25 +539,21 @@ fn doctor_names_each_broken_piece_and_u7s_service_fails_with_the_stack() {
     assert_eq!(argv[0], "journalctl", "{cmd}");
     let mut full = argv.clone();
     full.extend(["--no-pager", "-q"]);
-    let logs = text(&c.exec(&full).stdout);
-    assert!(
-        logs.contains("kubelet-standin: failing on purpose"),
-        "{cmd}:\n{logs}"
-    );
-    assert!(
-        logs.contains("u7s-kubelet.service: Main process exited"),
-        "{cmd}:\n{logs}"
-    );
+    journal_shows(&c, &full, "kubelet-standin: failing on purpose");
+    journal_shows(&c, &full, "u7s-kubelet.service: Main process exited");
     // The shorter form the step hints print (no uid) finds the same.
-    let short = c.exec(&[
-        "journalctl",
-        "_SYSTEMD_USER_UNIT=u7s-kubelet.service",
-        "+",
-        "USER_UNIT=u7s-kubelet.service",
-        "--no-pager",
-        "-q",
-    ]);
-    assert!(text(&short.stdout).contains("kubelet-standin: failing on purpose"));
+    journal_shows(
+        &c,
+        &[
+            "journalctl",
+            "_SYSTEMD_USER_UNIT=u7s-kubelet.service",
+            "+",
+            "USER_UNIT=u7s-kubelet.service",
+            "--no-pager",
+            "-q",
+        ],
+        "kubelet-standin: failing on purpose",
+    );
     // What the old hints said finds nothing for root (systemd 252).
     let old = c.exec(&[
         "journalctl",
@@ -632,19 +641,10 @@ fn doctor_names_each_broken_piece_and_u7s_service_fails_with_the_stack() {
             .stdout,
     );
     assert!(status.contains("Active: failed"), "{status}");
-    // journald reads the service's stderr stream on its own schedule: the
-    // unit can be "failed" before its last line is in the journal.
-    wait_until(
+    journal_shows(
         &c,
-        "u7s.service's reason in the journal",
-        Duration::from_secs(10),
-        || {
-            text(
-                &c.exec(&["journalctl", "-u", "u7s.service", "--no-pager", "-q"])
-                    .stdout,
-            )
-            .contains("the rootless stack is down: u7s-rootlesskit.service")
-        },
+        &["journalctl", "-u", "u7s.service", "--no-pager", "-q"],
+        "the rootless stack is down: u7s-rootlesskit.service",
     );
     let d = broken(&c, "Service", "u7s.service is failed", accepted);
     assert!(d
