@@ -118,6 +118,14 @@ pub const DOCS: &[Doc] = &[
                 "absolute path of systemctl (default /usr/bin/systemctl)",
             ),
             (
+                "U7S_SKOPEO",
+                "init/join: absolute path of skopeo, which lists the registry's tags before the pull (default /usr/bin/skopeo)",
+            ),
+            (
+                "U7S_CRICTL",
+                "init/join: absolute path of crictl, which pulls the CNI plugin's images (default /usr/bin/crictl)",
+            ),
+            (
                 "U7S_REGISTRY",
                 "init/join: the image registry with its platform path; empty means \
                  registry.k8s.io; unset: registry.local if /etc/hosts names it, else \

@@ -107,6 +107,37 @@ pub fn run_captured(inv: &Invocation) -> io::Result<Output> {
     inv.command().stdin(Stdio::null()).output()
 }
 
+/// Runs `inv` with stdin closed and stdout captured, at most `limit` bytes
+/// (stderr streams to the admin): for a program whose answer is data from
+/// someone else (u7s-admin's processes inside the namespaces). `None` when it
+/// wrote more; it is killed then. Otherwise its status as [`run_wait`] gives.
+pub fn run_bounded(inv: &Invocation, limit: u64) -> io::Result<Option<(i32, Vec<u8>)>> {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = inv
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut stdout = Vec::new();
+    let read = match child.stdout.take() {
+        Some(out) => out.take(limit + 1).read_to_end(&mut stdout).map(drop),
+        None => Ok(()),
+    };
+    if stdout.len() as u64 > limit {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Ok(None);
+    }
+    let status = child.wait()?;
+    read?;
+    let code = status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(1);
+    Ok(Some((code, stdout)))
+}
+
 static CHILD: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn relay(sig: libc::c_int) {
@@ -280,6 +311,20 @@ pub fn fork_exec_wait_confined(inv: &Invocation, c: Confinement) -> i32 {
 mod tests {
     use super::*;
     use nix::unistd::Pid;
+
+    /// A program inside the namespaces is u7s-admin's to replace: what it
+    /// prints is read up to the bound, and one that prints more is killed.
+    #[test]
+    fn bounded_capture_stops_a_flood() {
+        let sh = |script: &str| Invocation::new("/bin/sh", vec!["-c".into(), script.into()]);
+        assert_eq!(
+            run_bounded(&sh("printf abc; exit 3"), 16).unwrap(),
+            Some((3, b"abc".to_vec()))
+        );
+        let start = std::time::Instant::now();
+        assert_eq!(run_bounded(&sh("exec yes"), 1 << 16).unwrap(), None);
+        assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    }
 
     #[test]
     fn signal_deaths_map_to_128_plus_n() {

@@ -26,6 +26,11 @@ pub enum Tool {
     Crio,
     Crun,
     Conmon,
+    /// cri-tools' CRI client: pulls the CNI plugin's images into CRI-O.
+    Crictl,
+    /// Lists a registry's tags before anything is pulled (the reference's
+    /// check, and its package's requirement).
+    Skopeo,
     Newuidmap,
     Newgidmap,
     Systemctl,
@@ -38,7 +43,7 @@ pub enum Tool {
 }
 
 /// The real tools a node needs, in the order preflight reports them.
-pub const NODE_TOOLS: [Tool; 10] = [
+pub const NODE_TOOLS: [Tool; 12] = [
     Tool::Rootlesskit,
     Tool::Slirp4netns,
     Tool::Newuidmap,
@@ -49,6 +54,8 @@ pub const NODE_TOOLS: [Tool; 10] = [
     Tool::Crun,
     Tool::Conmon,
     Tool::Kubectl,
+    Tool::Crictl,
+    Tool::Skopeo,
 ];
 
 impl Tool {
@@ -63,6 +70,8 @@ impl Tool {
             Tool::Crio => "crio",
             Tool::Crun => "crun",
             Tool::Conmon => "conmon",
+            Tool::Crictl => "crictl",
+            Tool::Skopeo => "skopeo",
             Tool::Newuidmap => "newuidmap",
             Tool::Newgidmap => "newgidmap",
             Tool::Systemctl => "systemctl",

@@ -127,6 +127,8 @@ impl Host {
             .env("U7S_TEST_UID", a.uid.to_string())
             .env("U7S_TEST_GID", a.gid.to_string())
             .env("U7S_KUBEADM", self.model.program())
+            .env("U7S_SKOPEO", self.model.dir.join("skopeo"))
+            .env("U7S_CRICTL", self.model.dir.join("crictl"))
             .env("U7S_SYSTEMCTL", stub("systemctl"));
         for name in ["kubectl", "kubelet", "crio", "crun", "conmon"] {
             cmd.env(format!("U7S_{}", name.to_uppercase()), stub(name));
@@ -166,6 +168,48 @@ fn step_total(stderr: &str) -> usize {
         .filter_map(|(n, _)| n.parse().ok())
         .last()
         .unwrap_or_else(|| panic!("no progress line: {stderr}"))
+}
+
+/// skopeo was asked for the tag list of each of kubeadm's and flannel's
+/// repositories, and crictl pulled flannel's two images, through CRI-O's
+/// socket inside.
+fn assert_registry_asked_and_cni_pulled(h: &Host) {
+    let repo = "registry.altlinux.org/k8s-p10";
+    let child_net = ns_of(&rootlesskit().child_pid().to_string(), "net");
+    let inside = |tool: &str| -> Vec<String> {
+        h.model
+            .calls_of(tool)
+            .into_iter()
+            .map(|c| {
+                assert_eq!(
+                    (c.uid, c.net.as_str(), c.exit),
+                    (0, child_net.as_str(), Some(0)),
+                    "{c:?}"
+                );
+                c.args.join(" ")
+            })
+            .collect()
+    };
+    let asked = inside("skopeo");
+    for name in [
+        "kube-apiserver",
+        "etcd",
+        "coredns",
+        "pause",
+        "flannel",
+        "flannel-cni-plugin",
+    ] {
+        let call = format!("list-tags docker://{repo}/{name}");
+        assert!(asked.contains(&call), "{call}: {asked:?}");
+    }
+    let pulled = inside("crictl");
+    assert_eq!(
+        pulled,
+        [
+            format!("--runtime-endpoint unix:///run/crio/crio.sock pull {repo}/flannel-cni-plugin:v1.7.1-flannel1"),
+            format!("--runtime-endpoint unix:///run/crio/crio.sock pull {repo}/flannel:v0.26.7"),
+        ]
+    );
 }
 
 /// The audit edit, on the manifest kubeadm wrote, as podsec's reference
@@ -237,6 +281,55 @@ fn kubeadm_init_prepares_the_host_runs_kubeadm_inside_and_finishes() {
     for (version, api) in VERSIONS {
         init_on_a_fresh_host(version, api);
     }
+}
+
+/// A registry without the release's tag stops init at the pull, before
+/// anything is pulled or kubeadm init runs, with one line naming the image,
+/// the tags the registry has and the fix (issue #10: the reference checks
+/// the registry's tag list before pulling).
+#[test]
+fn a_tag_missing_from_the_registry_stops_init_before_any_pull() {
+    if !require_host() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let h = host("missing-tag", NEWEST);
+    let stock = kubeadm_model::stock_registry(NEWEST);
+    let without: String = stock
+        .lines()
+        .filter(|l| !l.starts_with("*/kube-apiserver "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    h.model.set_registry(&format!(
+        "{without}*/kube-apiserver v1.30.5 v1.31.1 v1.31.3\n"
+    ));
+    let out = h.kubeadm(&["init", "--ignore-preflight-errors=Port"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("the registry has no registry.altlinux.org/k8s-p10/kube-apiserver:v1.31.2; its tags: v1.31.1, v1.31.3 (of 3); set U7S_KUBEVERSION to a version it has, or U7S_REGISTRY/U7S_PLATFORM"),
+        "{err}"
+    );
+    let calls = h.inside_calls();
+    assert_eq!(calls.len(), 1, "only the image list ran: {calls:?}");
+    assert!(
+        calls[0].starts_with(&["config", "images", "list"]),
+        "{calls:?}"
+    );
+    assert!(h.model.calls_of("crictl").is_empty(), "nothing pulled");
+
+    // The same in Russian.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_u7s"));
+    cmd.args(["kubeadm", "init", "--ignore-preflight-errors=Port"]);
+    h.configure(&mut cmd, rootlesskit());
+    cmd.env("LC_ALL", "ru_RU.UTF-8");
+    let out = run(&mut cmd);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("в регистраторе нет registry.altlinux.org/k8s-p10/kube-apiserver:v1.31.2; есть теги: v1.31.1, v1.31.3 (из 3)"),
+        "{err}"
+    );
 }
 
 fn init_on_a_fresh_host(version: &str, api: &str) {
@@ -327,24 +420,29 @@ fn init_on_a_fresh_host(version: &str, api: &str) {
     assert_audited(&h);
 
     // kubeadm ran inside the namespaces (uid 0, the child's netns): first
-    // the image pull, then init with the generated config.
+    // the image list for the registry check, the image pull, then init with
+    // the generated config.
     let calls = h.inside_calls();
     let config_path = "/var/lib/u7s-admin/.config/usernetes/kubeadm-init.yaml";
-    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    assert_eq!(
+        calls[0].args,
+        ["config", "images", "list", "--config", config_path]
+    );
     assert!(
-        calls[0].starts_with(&["config", "images", "pull"]),
+        calls[1].starts_with(&["config", "images", "pull"]),
         "{calls:?}"
     );
-    assert_eq!(calls[0].exit, Some(0), "{calls:?}");
+    assert_eq!(calls[1].exit, Some(0), "{calls:?}");
     let pause = if h.model.minor() >= 31 { "3.10" } else { "3.9" };
     assert!(
-        calls[0]
+        calls[1]
             .pulled()
             .contains(&format!("registry.altlinux.org/k8s-p10/pause:{pause}")),
         "{calls:?}"
     );
     assert_eq!(
-        calls[1].args,
+        calls[2].args,
         [
             "init",
             "--config",
@@ -354,7 +452,10 @@ fn init_on_a_fresh_host(version: &str, api: &str) {
             "--upload-certs"
         ]
     );
-    assert_eq!(calls[1].exit, Some(0));
+    assert_eq!(calls[2].exit, Some(0));
+    // The registry was asked for every image's tags, then the CNI images
+    // were pulled into CRI-O.
+    assert_registry_asked_and_cni_pulled(&h);
     let systemctl = h.record("systemctl");
     for line in [
         "--user -M u7s-admin@ start u7s.target",
@@ -432,6 +533,9 @@ fn kubeadm_join_as_worker_and_as_control_plane() {
             assert!(!calls
                 .iter()
                 .any(|c| c.pulled().is_empty() && c.starts_with(&["config", "images", "pull"])));
+            // Every node runs the CNI DaemonSet: its images are checked and
+            // pulled on joins too.
+            assert_registry_asked_and_cni_pulled(&h);
             // What kubeadm join wrote: the cluster's CA, the kubelet's files.
             assert_eq!(
                 h.read("/etc/kubernetes/pki/ca.crt"),

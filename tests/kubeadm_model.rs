@@ -404,6 +404,20 @@ fn init_join_token_and_reset_across_hosts() {
 
 /// `config images pull --config` loads the file as init does: a
 /// JoinConfiguration alone is refused with kubeadm's text (issue #10).
+/// `kubeadm config images pull` by flags, as u7s runs it on a joining node
+/// (`VERSION` stands for the release).
+const PULL_BY_FLAGS: [&str; 9] = [
+    "config",
+    "images",
+    "pull",
+    "--kubernetes-version",
+    "VERSION",
+    "--image-repository",
+    "registry.local/k8s-p10",
+    "--cri-socket",
+    "unix:///run/crio/crio.sock",
+];
+
 #[test]
 fn a_join_configuration_is_not_something_to_pull_images_for() {
     for (version, api) in VERSIONS {
@@ -428,17 +442,7 @@ fn a_join_configuration_is_not_something_to_pull_images_for() {
         let out = l.run(
             &h,
             "node",
-            &[
-                "config",
-                "images",
-                "pull",
-                "--kubernetes-version",
-                version,
-                "--image-repository",
-                "registry.local/k8s-p10",
-                "--cri-socket",
-                "unix:///run/crio/crio.sock",
-            ],
+            &PULL_BY_FLAGS.map(|a| if a == "VERSION" { *version } else { a }),
         );
         assert!(out.status.success(), "{}", text(&out.stderr));
         let pulled = l.model.calls().last().unwrap().pulled();
@@ -634,5 +638,115 @@ fn calls_are_recorded_with_their_argv_and_exit() {
             .display()
             .to_string()
     );
+    let _ = std::fs::remove_dir_all(&l.base);
+}
+
+/// The registry (`registry=`) and its tools: the model called `skopeo`
+/// answers `list-tags` with skopeo's JSON and its errors, called `crictl`
+/// pulls through the CRI socket, and kubeadm's own pull fails for an image
+/// the registry lacks, with CRI-O's reason.
+#[test]
+fn the_registry_its_tag_lists_and_pulls() {
+    let l = lab("registry", "v1.31.2");
+    let h = l.host("node");
+    l.model
+        .set_registry("*/pause 3.10 3.9\nregistry.local/k8s-p10/flannel v0.25.1 v0.26.7\n");
+    let tool = |name: &str, args: &[&str], root: &Path| -> Output {
+        let mut cmd = Command::new(l.model.dir.join(name));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("KUBEADM_MODEL_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.args(args).env("KUBEADM_MODEL_ROOT", root);
+        support::run(&mut cmd)
+    };
+    let out = tool(
+        "skopeo",
+        &["list-tags", "docker://registry.local/k8s-p10/flannel"],
+        &h,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "{\n    \"Repository\": \"registry.local/k8s-p10/flannel\",\n    \"Tags\": [\n        \"v0.25.1\",\n        \"v0.26.7\"\n    ]\n}\n"
+    );
+    // `*/NAME` matches under any registry path.
+    let out = tool(
+        "skopeo",
+        &["list-tags", "docker://registry.k8s.io/pause"],
+        &h,
+    );
+    assert!(
+        text(&out.stdout).contains("\"3.9\""),
+        "{}",
+        text(&out.stderr)
+    );
+    for (args, message) in [
+        (
+            &["list-tags", "docker://registry.local/k8s-p10/calico-node"][..],
+            "Error listing repository tags: fetching tags list: name unknown: repository name not known to registry",
+        ),
+        (
+            &["list-tags", "docker://registry.local/k8s-p10/flannel:v0.26.7"][..],
+            "No tag or digest allowed in reference",
+        ),
+        (
+            &["list-tags", "registry.local/k8s-p10/flannel"][..],
+            "does not specify a transport",
+        ),
+    ] {
+        let out = tool("skopeo", args, &h);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(text(&out.stderr).contains(message), "{args:?}: {}", text(&out.stderr));
+        assert!(out.stdout.is_empty());
+    }
+
+    let pull = |image: &str, root: &Path| {
+        tool(
+            "crictl",
+            &[
+                "--runtime-endpoint",
+                "unix:///run/crio/crio.sock",
+                "pull",
+                image,
+            ],
+            root,
+        )
+    };
+    let out = pull("registry.local/k8s-p10/flannel:v0.26.7", &h);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = pull("registry.local/k8s-p10/flannel:v0.26.8", &h);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(
+            "reading manifest v0.26.8 in registry.local/k8s-p10/flannel: manifest unknown"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    // No CRI-O, no pull.
+    let out = pull(
+        "registry.local/k8s-p10/flannel:v0.26.7",
+        &l.base.join("no-crio"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("connect: no such file or directory"));
+    let crictl = l.model.calls_of("crictl");
+    assert_eq!(crictl.len(), 3);
+    assert_eq!(crictl[0].exit, Some(0));
+
+    // kubeadm's pull stops at the first image the registry lacks.
+    let out = l.run(
+        &h,
+        "node",
+        &PULL_BY_FLAGS.map(|a| if a == "VERSION" { "v1.31.2" } else { a }),
+    );
+    fails(
+        &out,
+        1,
+        "failed to pull image \"registry.local/k8s-p10/kube-apiserver:v1.31.2\": rpc error: code = Unknown desc = reading manifest v1.31.2 in registry.local/k8s-p10/kube-apiserver: name unknown: repository name not known to registry",
+    );
+    assert!(l.model.calls().last().unwrap().pulled().is_empty());
     let _ = std::fs::remove_dir_all(&l.base);
 }

@@ -265,10 +265,23 @@ fn prepare_node(root: &Path) {
     let kubeadm = root.join("usr/bin/kubeadm");
     std::fs::copy(env!("CARGO_BIN_EXE_kubeadm-model"), &kubeadm).unwrap();
     std::fs::set_permissions(&kubeadm, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The same program answers as skopeo and crictl, from a registry that
+    // mirrors the release.
+    for tool in ["skopeo", "crictl"] {
+        let link = root.join("usr/bin").join(tool);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink("kubeadm", &link).unwrap();
+    }
+    write_file(
+        root,
+        "/usr/share/kubeadm-model/registry",
+        &support::kubeadm_model::stock_registry(KUBE_VERSION),
+        0o644,
+    );
     write_file(
         root,
         "/usr/bin/kubeadm-model.conf",
-        &format!("version={KUBE_VERSION}\ncluster={CLUSTER_DIR}\nprobe_endpoint=true\n"),
+        &format!("version={KUBE_VERSION}\ncluster={CLUSTER_DIR}\nprobe_endpoint=true\nregistry=/usr/share/kubeadm-model/registry\n"),
         0o644,
     );
     write_file(root, &format!("{STANDINS}/apiserver.py"), APISERVER, 0o755);

@@ -49,6 +49,15 @@ pub enum Action {
         /// Tried again after a failure, until a deadline (`flow::retry`).
         retries: Option<super::retry::Retry>,
     },
+    /// Before anything is pulled: every image kubeadm lists (`list`, run
+    /// inside) and every CNI image (`cni`) has its tag in the registry, by
+    /// the registry's tag list (`skopeo list-tags`, inside); else stop with
+    /// the tags it has and the fix.
+    CheckImages {
+        list: Vec<String>,
+        cni: Vec<String>,
+        skopeo: String,
+    },
     /// Wait for a unix socket to appear, at most `timeout`.
     WaitForSocket {
         path: String,
@@ -180,6 +189,12 @@ impl fmt::Display for Action {
                 }
                 Ok(())
             }
+            Action::CheckImages { list, cni, skopeo } => write!(
+                f,
+                "check inside the namespaces that the registry has the tag of each image of `{}` and of {}: {skopeo} list-tags docker://<image>",
+                show_argv(list),
+                cni.join(", ")
+            ),
             Action::WaitForSocket {
                 path,
                 domain,

@@ -9,7 +9,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use super::action::{Action, Domain, Owner, Place};
 use super::retry::{self, Retry};
 use super::step::Step;
-use super::{audit, preflight};
+use super::{audit, images, preflight};
 use crate::layout::host;
 use crate::os::{At, Ids, Os, Within};
 
@@ -194,6 +194,7 @@ impl<'a> Executor<'a> {
                 place,
                 retries,
             } => self.run_command(argv, *place, *retries),
+            Action::CheckImages { list, cni, skopeo } => self.check_images(list, cni, skopeo),
             Action::WaitForSocket {
                 path,
                 domain,
@@ -220,6 +221,42 @@ impl<'a> Executor<'a> {
         let suffix = format!(".u7s-backup-{}", self.stamp);
         if let Some(backup) = self.os.move_aside(at, &suffix)? {
             tracing::warn!(target: crate::log::PROGRESS, "{}", crate::tr!("moved-aside", at.path, backup));
+        }
+        Ok(())
+    }
+
+    /// Every image's tag in the registry's tag list, each repository asked
+    /// once, inside the namespaces (u7s-admin's network and registry
+    /// configuration, as CRI-O will pull). What comes back is u7s-admin's
+    /// data: `images` reads it bounded and checked.
+    fn check_images(&self, list: &[String], cni: &[String], skopeo: &str) -> Result<()> {
+        let listed = self.os.capture(list, Place::Inside)?;
+        if listed.code != 0 {
+            bail!("{}", crate::tr!("exited-with", list.join(" "), listed.code));
+        }
+        let kubeadm = images::parse_list(&listed.stdout)?;
+        let wanted = kubeadm
+            .iter()
+            .map(|i| (i.as_str(), images::Fix::Kubernetes))
+            .chain(cni.iter().map(|i| (i.as_str(), images::Fix::Cni)));
+        let mut known: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for (image, fix) in wanted {
+            let (repo, tag) = images::split(image)?;
+            if !known.contains_key(repo) {
+                let argv = [skopeo, "list-tags", &format!("docker://{repo}")].map(String::from);
+                let answer = self.os.capture(&argv, Place::Inside)?;
+                if answer.code != 0 {
+                    bail!("{}", crate::tr!("image-tags-unlisted", repo, answer.code));
+                }
+                known.insert(
+                    repo.to_owned(),
+                    images::tags_from_skopeo(repo, &answer.stdout)?,
+                );
+            }
+            let tags = &known[repo];
+            if !tags.iter().any(|t| t == tag) {
+                bail!("{}", images::missing_tag(image, tag, tags, fix));
+            }
         }
         Ok(())
     }

@@ -18,6 +18,8 @@ pub struct ToolPaths {
     pub kubeadm: String,
     pub kubectl: String,
     pub systemctl: String,
+    pub skopeo: String,
+    pub crictl: String,
     /// useradd, groupadd and loginctl, for creating u7s-admin.
     pub account: AccountTools,
     /// Every real tool a node needs: (name, path), for preflight.
@@ -71,7 +73,7 @@ fn env_inputs(os: &dyn Os) -> EnvInputs {
 /// `kubeadm version -o short`, when the real kubeadm answers.
 fn kubeadm_version(os: &dyn Os, kubeadm: &str) -> Option<String> {
     let argv = [kubeadm, "version", "-o", "short"].map(String::from);
-    match os.capture(&argv) {
+    match os.capture(&argv, crate::os::Place::Host) {
         Ok(out) if out.code == 0 => Some(out.stdout.trim().to_owned()).filter(|v| !v.is_empty()),
         _ => None,
     }
@@ -84,6 +86,8 @@ impl ToolPaths {
             kubeadm: tool_path(os, Tool::Kubeadm).0,
             kubectl: tool_path(os, Tool::Kubectl).0,
             systemctl: tool_path(os, Tool::Systemctl).0,
+            skopeo: tool_path(os, Tool::Skopeo).0,
+            crictl: tool_path(os, Tool::Crictl).0,
             account: AccountTools {
                 useradd: tool_path(os, Tool::Useradd).0,
                 groupadd: tool_path(os, Tool::Groupadd).0,

@@ -18,6 +18,7 @@ pub mod action;
 pub mod audit;
 pub mod execute;
 pub mod facts;
+pub mod images;
 pub mod planner;
 pub mod preflight;
 pub mod reset;

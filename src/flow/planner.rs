@@ -309,7 +309,10 @@ pub fn plan(sub: Subcommand, parsed: ParsedCommand, facts: &Facts) -> Result<Pla
         kubeadm: facts.tools.kubeadm.clone(),
         kubectl: facts.tools.kubectl.clone(),
         systemctl: facts.tools.systemctl.clone(),
+        skopeo: facts.tools.skopeo.clone(),
+        crictl: facts.tools.crictl.clone(),
         cni_manifest: cni_manifest(&settings)?,
+        cni_images: cni::images(settings.cni, cni_registry(&settings).as_deref())?,
         cni_conf: cni::conf_files(settings.cni)
             .into_iter()
             .map(|(name, text)| (name.to_owned(), text.to_owned()))
@@ -318,13 +321,11 @@ pub fn plan(sub: Subcommand, parsed: ParsedCommand, facts: &Facts) -> Result<Pla
         tools: facts.tools.node.clone(),
         create_admin: admin_missing.then(|| facts.tools.account.clone()),
         ports: role_ports(role, settings.cni, settings.bind_port),
-        join_image_flags: vec![
+        image_flags: vec![
             "--kubernetes-version".into(),
             settings.kube_version.to_string(),
             "--image-repository".into(),
             settings.image_repository(),
-            "--cri-socket".into(),
-            config::CRI_SOCKET.into(),
         ],
         without_secrets,
     });
@@ -341,16 +342,22 @@ pub fn plan(sub: Subcommand, parsed: ParsedCommand, facts: &Facts) -> Result<Pla
     })
 }
 
+/// Where the CNI plugin's images come from: the chosen registry when it is
+/// an ALT one, else (`None`) upstream's.
+fn cni_registry(settings: &Settings) -> Option<String> {
+    settings
+        .registry
+        .is_alt()
+        .then(|| settings.image_repository())
+}
+
 /// The first master's CNI manifest: (path, contents), its images in the
 /// chosen registry when that is an ALT one.
 fn cni_manifest(settings: &Settings) -> Result<Option<(String, String)>> {
     if settings.role != Role::InitMaster {
         return Ok(None);
     }
-    let registry = settings
-        .registry
-        .is_alt()
-        .then(|| settings.image_repository());
+    let registry = cni_registry(settings);
     let manifest = cni::manifest(
         settings.cni,
         registry.as_deref(),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::action::{Action, Domain, Owner, Place};
 use super::preflight::Check;
 use super::step::{Step, StepKind};
+use crate::kubeadm::config::CRI_SOCKET;
 use crate::layout::host;
 use crate::layout::AdminDirs;
 use crate::settings::Role;
@@ -29,10 +30,14 @@ pub struct StepsInput {
     pub kubeadm: String,
     pub kubectl: String,
     pub systemctl: String,
+    pub skopeo: String,
+    pub crictl: String,
     /// The CNI manifest to apply on the first master: (path, contents).
     pub cni_manifest: Option<(String, String)>,
     /// Files for /etc/cni/net.d: (file name, contents).
     pub cni_conf: Vec<(String, String)>,
+    /// The CNI plugin's images (every node runs its DaemonSet).
+    pub cni_images: Vec<String>,
     pub audit_policy: String,
     /// The real tools preflight checks: (name, absolute path).
     pub tools: Vec<(String, String)>,
@@ -40,12 +45,14 @@ pub struct StepsInput {
     pub create_admin: Option<AccountTools>,
     /// The host ports the node forwards, which preflight checks are free.
     pub ports: Vec<PortSpec>,
-    /// `kubeadm config images pull` on a joining node: the version and
-    /// registry as flags. kubeadm's image commands load only an Init- or
+    /// kubeadm's images by flags: the version and registry
+    /// (`--kubernetes-version`, `--image-repository`). A joining node pulls
+    /// by them: kubeadm's image commands load only an Init- or
     /// ClusterConfiguration, and the join file holds a JoinConfiguration
-    /// alone (`no InitConfiguration or ClusterConfiguration kind was found`).
-    /// Unused by init, which pulls with its own configuration.
-    pub join_image_flags: Vec<String>,
+    /// alone (`no InitConfiguration or ClusterConfiguration kind was found`);
+    /// init pulls (and lists, for the registry check) with its own
+    /// configuration.
+    pub image_flags: Vec<String>,
     /// The env file and the kubeadm configuration again, without the
     /// bootstrap token, CA hash and certificate key, when they held any:
     /// written once kubeadm has used them, so no secret stays on disk
@@ -432,26 +439,53 @@ fn start_stack(input: &StepsInput) -> Step {
     )
 }
 
+/// The registry check first (nothing is pulled if a tag is missing), then
+/// kubeadm's images, then the CNI plugin's into CRI-O, all inside.
 fn pull_images(input: &StepsInput) -> Step {
-    let mut argv = vec![
-        input.kubeadm.clone(),
-        "config".into(),
-        "images".into(),
-        "pull".into(),
-    ];
-    if input.role == Role::InitMaster {
-        argv.extend(["--config".to_owned(), kubeadm_config_path(input)]);
+    let kubeadm_images = |verb: &str| -> Vec<String> {
+        [input.kubeadm.as_str(), "config", "images", verb]
+            .map(String::from)
+            .to_vec()
+    };
+    // The list names what the pull will pull: the same configuration or
+    // flags (list takes no --cri-socket).
+    let source = if input.role == Role::InitMaster {
+        vec!["--config".to_owned(), kubeadm_config_path(input)]
     } else {
-        argv.extend(input.join_image_flags.iter().cloned());
+        input.image_flags.clone()
+    };
+    let mut list = kubeadm_images("list");
+    list.extend(source.iter().cloned());
+    let mut pull = kubeadm_images("pull");
+    pull.extend(source);
+    if input.role != Role::InitMaster {
+        pull.extend(["--cri-socket".to_owned(), CRI_SOCKET.to_owned()]);
     }
-    Step::new(
-        StepKind::PullImages,
-        vec![Action::Run {
-            argv,
+    let mut actions = vec![
+        Action::CheckImages {
+            list,
+            cni: input.cni_images.clone(),
+            skopeo: input.skopeo.clone(),
+        },
+        Action::Run {
+            argv: pull,
             place: Place::Inside,
             retries: None,
-        }],
-    )
+        },
+    ];
+    actions.extend(input.cni_images.iter().map(|image| {
+        run(
+            Place::Inside,
+            &[
+                &input.crictl,
+                "--runtime-endpoint",
+                CRI_SOCKET,
+                "pull",
+                image,
+            ],
+        )
+    }));
+    Step::new(StepKind::PullImages, actions)
 }
 
 fn run_kubeadm(input: &StepsInput) -> Step {
@@ -605,6 +639,8 @@ mod tests {
             kubeadm: "/usr/bin/kubeadm".into(),
             kubectl: "/usr/bin/kubectl".into(),
             systemctl: "/usr/bin/systemctl".into(),
+            skopeo: "/usr/bin/skopeo".into(),
+            crictl: "/usr/bin/crictl".into(),
             cni_manifest: (role == Role::InitMaster).then(|| {
                 (
                     host::FLANNEL_MANIFEST.to_string(),
@@ -612,11 +648,12 @@ mod tests {
                 )
             }),
             cni_conf: vec![("99-loopback.conf".into(), "{}\n".into())],
+            cni_images: vec!["r/flannel:v0.26.7".into()],
             audit_policy: "kind: Policy\n".into(),
             tools: vec![("kubeadm".into(), "/usr/bin/kubeadm".into())],
             create_admin: None,
             ports: crate::stack::ports::role_ports(role, crate::cni::CniPlugin::Flannel, 6443),
-            join_image_flags: vec!["--kubernetes-version".into(), "v1.31.2".into()],
+            image_flags: vec!["--kubernetes-version".into(), "v1.31.2".into()],
             without_secrets: None,
         }
     }
@@ -634,27 +671,61 @@ mod tests {
         }
     }
 
+    fn pull_step(role: Role) -> Step {
+        host_steps(&input(role))
+            .all()
+            .into_iter()
+            .find(|s| s.kind == StepKind::PullImages)
+            .unwrap()
+            .clone()
+    }
+
     /// kubeadm's image commands read only Init/ClusterConfiguration: a
     /// joining node names the images by flags, not by its join file.
     #[test]
     fn a_joining_node_pulls_by_flags_not_with_its_join_file() {
         for role in [Role::Worker, Role::ControlPlaneJoin, Role::InitMaster] {
-            let steps = host_steps(&input(role));
-            let pull = steps
-                .all()
-                .into_iter()
-                .find(|s| s.kind == StepKind::PullImages)
-                .and_then(|s| match &s.actions[0] {
-                    Action::Run { argv, .. } => Some(argv.join(" ")),
-                    _ => None,
-                })
-                .unwrap();
+            let pull = match &pull_step(role).actions[1] {
+                Action::Run { argv, .. } => argv.join(" "),
+                other => panic!("{other:?}"),
+            };
             let by_config = pull.contains("--config");
             assert_eq!(by_config, role == Role::InitMaster, "{role:?}: {pull}");
             assert_eq!(
                 !by_config,
-                pull.ends_with("--kubernetes-version v1.31.2"),
+                pull.ends_with(
+                    "--kubernetes-version v1.31.2 --cri-socket unix:///run/crio/crio.sock"
+                ),
                 "{pull}"
+            );
+        }
+    }
+
+    /// Every node checks the registry's tags of kubeadm's and the CNI
+    /// plugin's images before it pulls anything, then pulls the CNI images
+    /// into CRI-O too: its DaemonSet runs on every node.
+    #[test]
+    fn every_node_checks_the_tags_then_pulls_the_cni_images_too() {
+        for role in [Role::Worker, Role::ControlPlaneJoin, Role::InitMaster] {
+            let pull = pull_step(role);
+            let Action::CheckImages { list, cni, skopeo } = &pull.actions[0] else {
+                panic!("{role:?}: the check comes first: {:?}", pull.actions);
+            };
+            let source = if role == Role::InitMaster {
+                "--config /var/lib/u7s-admin/.config/usernetes/kubeadm-init.yaml"
+            } else {
+                "--kubernetes-version v1.31.2"
+            };
+            assert_eq!(
+                list.join(" "),
+                format!("/usr/bin/kubeadm config images list {source}")
+            );
+            assert_eq!(cni, &["r/flannel:v0.26.7"]);
+            assert_eq!(skopeo, "/usr/bin/skopeo");
+            let last = pull.actions.last().unwrap().to_string();
+            assert_eq!(
+                last,
+                "run inside the namespaces: /usr/bin/crictl --runtime-endpoint unix:///run/crio/crio.sock pull r/flannel:v0.26.7"
             );
         }
     }

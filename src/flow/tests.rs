@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use super::{reset, run, Outcome};
 use crate::kubeadm::flags::Subcommand;
 use crate::os::record::{add_parents, Entry, Event, Files, Node, RecordingOs};
-use crate::os::{Ids, Place, Within};
+use crate::os::{Captured, Ids, Place, Within};
 use crate::tools::Tool;
 
 const ROUTE: &str =
@@ -126,7 +126,58 @@ fn host() -> RecordingOs {
         .put("/etc/subgid", "")
         .put_owned("/dev/net/tun", b"", 0o666, 0);
     os.on_run(stand_ins);
+    os.on_capture(|argv, place| registry(argv, place, REGISTRY, "v1.30.5"));
     os
+}
+
+/// What the registry holds: (image name, tags).
+const REGISTRY: &[(&str, &[&str])] = &[
+    ("kube-apiserver", &["v1.30.4", "v1.30.5"]),
+    ("pause", &["3.9"]),
+    ("flannel", &["v0.26.7"]),
+    ("flannel-cni-plugin", &["v1.7.1-flannel1"]),
+];
+
+/// Inside the namespaces, `kubeadm config images list` (two of its images,
+/// of the version it is given by flag, else `init_version`, the one in
+/// init's configuration) and `skopeo list-tags docker://REPO` (the tags `registry` holds for the
+/// repository's last name).
+fn registry(
+    argv: &[String],
+    place: Place,
+    registry: &[(&str, &[&str])],
+    init_version: &str,
+) -> Option<Captured> {
+    if place == Place::Host {
+        return None;
+    }
+    let ok = |stdout: String| Some(Captured { code: 0, stdout });
+    if argv.get(1..4) == Some(&["config", "images", "list"].map(String::from)[..]) {
+        // The version by flag (a join) or in the generated configuration
+        // (init); the registry is the one u7s chose for this host.
+        let version = match argv.iter().position(|a| a == "--kubernetes-version") {
+            Some(i) => argv[i + 1].clone(),
+            None => init_version.to_owned(),
+        };
+        let repo = "registry.altlinux.org/k8s-p10";
+        return ok(format!(
+            "{repo}/kube-apiserver:{version}\n{repo}/pause:3.9\n"
+        ));
+    }
+    if argv[0].ends_with("/skopeo") && argv[1] == "list-tags" {
+        let repo = argv[2].strip_prefix("docker://").unwrap();
+        let name = repo.rsplit('/').next().unwrap();
+        return match registry.iter().find(|(n, _)| *n == name) {
+            Some((_, tags)) => ok(format!(
+                "{{\"Repository\": \"{repo}\", \"Tags\": {tags:?}}}"
+            )),
+            None => Some(Captured {
+                code: 1,
+                stdout: String::new(),
+            }),
+        };
+    }
+    None
 }
 
 fn args(list: &[&str]) -> Vec<OsString> {
@@ -173,6 +224,117 @@ fn ran(word: &'static str) -> impl Fn(&Event) -> bool {
     move |e| matches!(e, Event::Run { argv, .. } if argv.iter().any(|a| a == word))
 }
 
+/// The registry's tag lists are read inside, before anything is pulled; a
+/// missing tag stops the flow there with the tags the registry has.
+#[test]
+fn a_tag_missing_from_the_registry_stops_before_any_pull() {
+    let mut os = host();
+    os.set_env("U7S_KUBEVERSION", "v1.30.6");
+    os.on_capture(|argv, place| registry(argv, place, REGISTRY, "v1.30.6"));
+    let err = run(&os, Subcommand::Init, &args(&["init"])).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains(
+            "the registry has no registry.altlinux.org/k8s-p10/kube-apiserver:v1.30.6; its tags: v1.30.4, v1.30.5; set U7S_KUBEVERSION"
+        ),
+        "{message}"
+    );
+    assert!(!message.contains('\n'), "{message}");
+    assert!(
+        runs(&os)
+            .iter()
+            .all(|r| !r.contains("pull") && !r.contains(" init ")),
+        "{:?}",
+        runs(&os)
+    );
+    let asked: Vec<String> = os
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Capture { argv, place } => Some(format!("{place:?}: {}", argv.join(" "))),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        asked,
+        [
+            "Inside: /usr/bin/kubeadm config images list --config /var/lib/u7s-admin/.config/usernetes/kubeadm-init.yaml",
+            "Inside: /usr/bin/skopeo list-tags docker://registry.altlinux.org/k8s-p10/kube-apiserver",
+        ]
+    );
+
+    // The CNI plugin's images too, with their own fix; a repository the
+    // registry does not have is named as such.
+    const OLD_FLANNEL: &[(&str, &[&str])] = &[
+        ("kube-apiserver", &["v1.30.5"]),
+        ("pause", &["3.9"]),
+        ("flannel-cni-plugin", &["v1.7.1-flannel1"]),
+        ("flannel", &["v0.25.1", "v0.26.4"]),
+    ];
+    let mut os = host();
+    os.on_capture(|argv, place| registry(argv, place, OLD_FLANNEL, "v1.30.5"));
+    let message = run(&os, Subcommand::Init, &args(&["init"]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("the registry has no registry.altlinux.org/k8s-p10/flannel:v0.26.7, the tag u7s's CNI manifest runs; its tags: v0.26.4 (of 2); set U7S_REGISTRY/U7S_PLATFORM"),
+        "{message}"
+    );
+    let mut os = host();
+    os.on_capture(|argv, place| registry(argv, place, &OLD_FLANNEL[..2], "v1.30.5"));
+    let message = run(&os, Subcommand::Init, &args(&["init"]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("the registry gave no tags of registry.altlinux.org/k8s-p10/flannel-cni-plugin (skopeo list-tags exited with 1"),
+        "{message}"
+    );
+}
+
+/// kubeadm's list and skopeo's answer come from u7s-admin's namespaces
+/// (it can put its own programs there): a line that is no image stops the
+/// flow, and tags that are not tags never reach root's terminal.
+#[test]
+fn the_registry_answers_are_data_from_u7s_admin() {
+    let mut os = host();
+    os.on_capture(|argv, place| {
+        if place == Place::Host {
+            return None;
+        }
+        let stdout = if argv[0].ends_with("/skopeo") {
+            "{\"Tags\": [\"v1.30.4\", \"\\u001b]2;pwned\\u0007\", \"$(reboot)\"]}".to_owned()
+        } else {
+            "registry.altlinux.org/k8s-p10/kube-apiserver:v1.30.5\n".to_owned()
+        };
+        Some(Captured { code: 0, stdout })
+    });
+    let message = run(&os, Subcommand::Init, &args(&["init"]))
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("its tags: v1.30.4;"), "{message}");
+    assert!(
+        !message.contains('\u{1b}') && !message.contains("reboot"),
+        "{message:?}"
+    );
+
+    let mut os = host();
+    os.on_capture(|_, place| {
+        (place == Place::Inside).then(|| Captured {
+            code: 0,
+            stdout: "registry.altlinux.org/k8s-p10/pause:3.9 \u{1b}[2J\n".into(),
+        })
+    });
+    let message = run(&os, Subcommand::Init, &args(&["init"]))
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("malformed image name"), "{message:?}");
+    assert!(
+        runs(&os).iter().all(|r| !r.contains(" pull ")),
+        "{:?}",
+        runs(&os)
+    );
+}
+
 #[test]
 fn init_takes_every_step_in_order_and_finishes() {
     let os = host();
@@ -185,6 +347,8 @@ fn init_takes_every_step_in_order_and_finishes() {
         [
             "Host: /usr/bin/systemctl --user -M u7s-admin@ start u7s.target",
             "Inside: /usr/bin/kubeadm config images pull --config /var/lib/u7s-admin/.config/usernetes/kubeadm-init.yaml",
+            "Inside: /usr/bin/crictl --runtime-endpoint unix:///run/crio/crio.sock pull registry.altlinux.org/k8s-p10/flannel-cni-plugin:v1.7.1-flannel1",
+            "Inside: /usr/bin/crictl --runtime-endpoint unix:///run/crio/crio.sock pull registry.altlinux.org/k8s-p10/flannel:v0.26.7",
             "Inside: /usr/bin/kubeadm init --config /var/lib/u7s-admin/.config/usernetes/kubeadm-init.yaml --upload-certs",
             "Inside: mount --make-rshared /var/lib/kubelet",
             "Host: /usr/bin/systemctl enable --now u7s.service",

@@ -225,6 +225,7 @@ pub static CATALOG: &[Entry] = &[
     // arch: the OS layer and reset's backups first
     e!("step-save-cluster-state", "Moving the cluster's PKI, kubeconfigs, manifests and etcd data aside", "Перемещение PKI, kubeconfig, манифестов и данных etcd кластера в резервные копии"),
     e!("file-too-large", "{} is larger than {} bytes; u7s reads no more than that", "{} больше {} байт; u7s не читает файлы такого размера"),
+    e!("output-too-large", "{} wrote more than {} bytes; u7s reads no more than that", "{} вывел больше {} байт; u7s не читает вывод такого размера"),
     e!("os-path-not-plain", "{} is not a plain absolute path (no .. allowed)", "{} — не простой абсолютный путь (.. не допускается)"),
     e!("os-not-root-owned", "{} belongs to uid {} with mode {}: root does not write through a directory another user can change; give it to root (chown root: ; chmod go-w)", "{} принадлежит uid {} и имеет права {}: root не пишет через каталог, который может изменить другой пользователь; передайте его root (chown root: ; chmod go-w)"),
     e!("os-symlink", "{} is a symbolic link; u7s does not follow links there (remove it)", "{} — символическая ссылка; u7s не переходит по ссылкам в этом месте (удалите её)"),
@@ -343,6 +344,14 @@ pub static CATALOG: &[Entry] = &[
     e!("registry-platform-clash", "U7S_REGISTRY={} already names the platform {} but U7S_PLATFORM={}; unset one of them", "U7S_REGISTRY={} уже задаёт платформу {}, а U7S_PLATFORM={}; уберите одну из переменных"),
     e!("image-not-under", "kubeadm listed the image {}, which is not under {}", "kubeadm назвал образ {}, который не находится в {}"),
     e!("image-malformed", "kubeadm listed a malformed image name {}", "kubeadm назвал образ с неправильным именем {}"),
+    // flow: the registry's tags, checked before the pull (flow/images.rs)
+    e!("images-list-empty", "kubeadm config images list named no image", "kubeadm config images list не назвал ни одного образа"),
+    e!("image-tags-unreadable", "skopeo list-tags gave no tag list for {}: {}", "skopeo list-tags не вернул список тегов для {}: {}"),
+    e!("image-tags-unlisted", "the registry gave no tags of {} (skopeo list-tags exited with {}, its message is above); check that the registry is reachable and has the image, or choose another with U7S_REGISTRY/U7S_PLATFORM", "регистратор не выдал теги {} (skopeo list-tags завершился с кодом {}, его сообщение выше); проверьте, что регистратор доступен и в нём есть образ, или выберите другой через U7S_REGISTRY/U7S_PLATFORM"),
+    e!("image-no-tags", "none", "ни одного"),
+    e!("image-some-tags", "{} (of {})", "{} (из {})"),
+    e!("image-tag-missing-kube", "the registry has no {}:{}; its tags: {}; set U7S_KUBEVERSION to a version it has, or U7S_REGISTRY/U7S_PLATFORM to a registry that has this one", "в регистраторе нет {}:{}; есть теги: {}; задайте в U7S_KUBEVERSION версию, которая там есть, или в U7S_REGISTRY/U7S_PLATFORM регистратор, где есть эта"),
+    e!("image-tag-missing-cni", "the registry has no {}:{}, the tag u7s's CNI manifest runs; its tags: {}; set U7S_REGISTRY/U7S_PLATFORM to a registry that has it", "в регистраторе нет {}:{} — тега, с которым работает манифест CNI из u7s; есть теги: {}; задайте в U7S_REGISTRY/U7S_PLATFORM регистратор, где он есть"),
     // settings: host facts
     e!("cannot-read-hostname", "cannot read the host name (uname)", "не удалось прочитать имя хоста (uname)"),
     e!("missing-or-empty", "{} is missing or empty", "{} отсутствует или пуст"),

@@ -38,6 +38,19 @@ impl LinuxOs {
     fn path(&self, at: At) -> PathBuf {
         self.root.path(at.path)
     }
+
+    /// `argv` on the host, or inside the namespaces as `u7s nsenter_u7s --
+    /// ARGV`.
+    fn invocation(&self, argv: &[String], place: Place) -> Invocation {
+        match place {
+            Place::Host => Invocation::new(&argv[0], argv[1..].iter().map(Into::into).collect()),
+            Place::Inside => {
+                let mut args: Vec<OsString> = vec!["nsenter_u7s".into(), "--".into()];
+                args.extend(argv.iter().map(Into::into));
+                Invocation::new(&self.self_exe, args)
+            }
+        }
+    }
 }
 
 impl Os for LinuxOs {
@@ -108,25 +121,31 @@ impl Os for LinuxOs {
             .map(|g| g.name)
     }
 
-    fn capture(&self, argv: &[String]) -> Result<Captured> {
-        let inv = Invocation::new(&argv[0], argv[1..].iter().map(Into::into).collect());
-        let out = exec::run_captured(&inv).with_context(|| crate::tr!("cannot-run", argv[0]))?;
-        Ok(Captured {
-            code: out.status.code().unwrap_or(1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        })
+    fn capture(&self, argv: &[String], place: Place) -> Result<Captured> {
+        if place == Place::Host {
+            // Root's own tool (a version query): its stderr is not shown.
+            let out = exec::run_captured(&self.invocation(argv, place))
+                .with_context(|| crate::tr!("cannot-run", argv[0]))?;
+            return Ok(Captured {
+                code: out.status.code().unwrap_or(1),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            });
+        }
+        let limit = super::CAPTURE_LIMIT;
+        match exec::run_bounded(&self.invocation(argv, place), limit)
+            .with_context(|| crate::tr!("cannot-run", argv[0]))?
+        {
+            Some((code, stdout)) => Ok(Captured {
+                code,
+                stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            }),
+            None => bail!("{}", crate::tr!("output-too-large", argv[0], limit)),
+        }
     }
 
     fn run(&self, argv: &[String], place: Place) -> Result<i32> {
-        let inv = match place {
-            Place::Host => Invocation::new(&argv[0], argv[1..].iter().map(Into::into).collect()),
-            Place::Inside => {
-                let mut args: Vec<OsString> = vec!["nsenter_u7s".into(), "--".into()];
-                args.extend(argv.iter().map(Into::into));
-                Invocation::new(&self.self_exe, args)
-            }
-        };
-        exec::run_wait(&inv).with_context(|| crate::tr!("cannot-run", argv[0]))
+        exec::run_wait(&self.invocation(argv, place))
+            .with_context(|| crate::tr!("cannot-run", argv[0]))
     }
 
     fn namespaces_ready(&self, admin: &crate::users::AdminUser) -> bool {

@@ -117,6 +117,9 @@ pub struct Captured {
     pub stdout: String,
 }
 
+/// The most output a captured command may give.
+pub const CAPTURE_LIMIT: u64 = 1 << 20;
+
 /// The largest host file the flow reads (a kubeconfig, a manifest, a passwd).
 pub const READ_LIMIT: u64 = 4 << 20;
 
@@ -154,8 +157,11 @@ pub trait Os {
     fn account_groups(&self, user: &str, gid: u32) -> Vec<u32>;
     /// A group's name in the system's database, for messages.
     fn group_name(&self, gid: u32) -> Option<String>;
-    /// Runs `argv` with stdin closed and stdout captured (a version query).
-    fn capture(&self, argv: &[String]) -> Result<Captured>;
+    /// Runs `argv` with stdin closed and stdout captured (a version query,
+    /// an image list), at most [`CAPTURE_LIMIT`] bytes of it: inside the
+    /// namespaces the program is u7s-admin's to replace, so its answer is
+    /// bounded data.
+    fn capture(&self, argv: &[String], place: Place) -> Result<Captured>;
     /// Runs `argv` with this process's stdio, so its output streams to the
     /// admin; returns its exit status (128+N for death by signal N).
     fn run(&self, argv: &[String], place: Place) -> Result<i32>;

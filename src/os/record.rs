@@ -78,6 +78,11 @@ pub enum Event {
         argv: Vec<String>,
         place: Place,
     },
+    /// A command whose output the flow read.
+    Capture {
+        argv: Vec<String>,
+        place: Place,
+    },
     Ask {
         question: String,
     },
@@ -89,6 +94,7 @@ pub enum Event {
 pub type Files = BTreeMap<String, Entry>;
 
 type RunScript = Box<dyn Fn(&[String], Place, &mut Files) -> i32>;
+type CaptureScript = Box<dyn Fn(&[String], Place) -> Option<Captured>>;
 
 pub struct RecordingOs {
     pub euid: u32,
@@ -104,6 +110,7 @@ pub struct RecordingOs {
     /// Whether u7s-admin's namespaces are up.
     pub namespaces: bool,
     captures: BTreeMap<String, Captured>,
+    capture_script: CaptureScript,
 }
 
 impl Default for RecordingOs {
@@ -127,6 +134,7 @@ impl RecordingOs {
             answer: false,
             namespaces: true,
             captures: BTreeMap::new(),
+            capture_script: Box::new(|_, _| None),
             clock: Cell::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_722_000)),
         }
     }
@@ -224,6 +232,12 @@ impl RecordingOs {
     /// What the commands do (argv, where, the host's files) and return.
     pub fn on_run(&mut self, script: impl Fn(&[String], Place, &mut Files) -> i32 + 'static) {
         self.script = Box::new(script);
+    }
+
+    /// What captured commands answer (argv, where); `None` falls back to
+    /// [`RecordingOs::set_capture`]'s table.
+    pub fn on_capture(&mut self, script: impl Fn(&[String], Place) -> Option<Captured> + 'static) {
+        self.capture_script = Box::new(script);
     }
 
     /// What `argv` (joined by spaces) prints when captured; others fail.
@@ -365,11 +379,17 @@ impl Os for RecordingOs {
         self.groups.get(&gid).map(|g| g.name.clone())
     }
 
-    fn capture(&self, argv: &[String]) -> Result<Captured> {
-        Ok(self
-            .captures
-            .get(&argv.join(" "))
-            .cloned()
+    fn capture(&self, argv: &[String], place: Place) -> Result<Captured> {
+        // Inside only: what u7s-admin's namespaces were asked (root's
+        // version queries change nothing).
+        if place == Place::Inside {
+            self.record(Event::Capture {
+                argv: argv.to_vec(),
+                place,
+            });
+        }
+        Ok((self.capture_script)(argv, place)
+            .or_else(|| self.captures.get(&argv.join(" ")).cloned())
             .unwrap_or(Captured {
                 code: 127,
                 stdout: String::new(),

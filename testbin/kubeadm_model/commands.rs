@@ -198,6 +198,11 @@ fn pull(model: &Model, record: &mut Record, images: &[String], socket: &str) -> 
         )));
     }
     for image in images {
+        if let Some(problem) = crate::registry::pull_problem(model, image) {
+            return Err(error::plain(format!(
+                "failed to pull image {image:?}: {problem}"
+            )));
+        }
         record.event("pulled", image);
         println!("[config/images] Pulled {image}");
     }

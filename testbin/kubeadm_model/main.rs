@@ -32,6 +32,10 @@
 //!   endpoint it was given (a stand-in API server must listen there).
 //! - `hostname=NAME`: the node name when the configuration has none (default:
 //!   the kernel's host name, as kubeadm takes it).
+//! - `registry=/file`: the image registry's contents (registry.rs). kubeadm's
+//!   pulls fail for an image it lacks; copied or linked as `skopeo` or
+//!   `crictl` beside the conf, the binary answers `skopeo list-tags` and
+//!   `crictl pull` from it (records in `<records>/skopeo`, `<records>/crictl`).
 //!
 //! # The cluster directory: the cross-host interface
 //!
@@ -84,6 +88,7 @@ mod config;
 mod crypto;
 mod error;
 mod files;
+mod registry;
 mod settings;
 mod validate;
 mod versions;
@@ -102,7 +107,28 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let mut record = settings::Record::start(&model, &args);
+    // Called as skopeo or crictl: the registry's tools (registry.rs).
+    let called = std::env::args_os()
+        .next()
+        .map(|a| {
+            let a = std::path::PathBuf::from(a);
+            a.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .unwrap_or_default();
+    if called == "skopeo" || called == "crictl" {
+        let mut record = settings::Record::start(&model, &called, &args);
+        let code = if called == "skopeo" {
+            registry::skopeo(&model, &args)
+        } else {
+            registry::crictl(&model, &args)
+        };
+        record.finish(code);
+        std::process::exit(code);
+    }
+    let mut record = settings::Record::start(&model, "kubeadm", &args);
     let verbosity = cli::peek_verbosity(&args);
     let code = match commands::run(&model, &mut record, &args) {
         Ok(()) => 0,

@@ -17,6 +17,8 @@ pub struct Model {
     pub openssl: PathBuf,
     pub probe_endpoint: bool,
     pub hostname: Option<String>,
+    /// The registry's contents (`registry.rs`), if there is one.
+    pub registry: Option<PathBuf>,
 }
 
 fn parse_conf(text: &str) -> BTreeMap<String, String> {
@@ -66,6 +68,10 @@ impl Model {
             openssl: path("openssl", PathBuf::from("/usr/bin/openssl")),
             probe_endpoint: conf.get("probe_endpoint").map(String::as_str) == Some("true"),
             hostname: conf.get("hostname").filter(|v| !v.is_empty()).cloned(),
+            registry: conf
+                .get("registry")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
         })
     }
 
@@ -96,7 +102,8 @@ pub struct Record {
 }
 
 impl Record {
-    pub fn start(model: &Model, args: &[String]) -> Record {
+    /// A call's block in `<records>/<tool>` (`kubeadm`, `skopeo`, `crictl`).
+    pub fn start(model: &Model, tool: &str, args: &[String]) -> Record {
         // Calls come from root on the host and from u7s-admin inside the
         // namespaces: the record is open to both.
         let file = model.records.as_ref().and_then(|dir| {
@@ -105,7 +112,7 @@ impl Record {
                 .create(true)
                 .append(true)
                 .mode(0o666)
-                .open(dir.join("kubeadm"))
+                .open(dir.join(tool))
                 .ok()?;
             let _ = file.set_permissions(std::fs::Permissions::from_mode(0o666));
             Some(file)

@@ -16,6 +16,7 @@ use super::*;
 
 const KUBEADM: &str = r#"#!/bin/sh
 [ "$1" = version ] && { echo v1.30.5; exit 0; }
+[ "$1 $2 $3" = "config images list" ] && { echo registry.altlinux.org/k8s-p10/pause:3.9; exit 0; }
 case "$1" in
 init|join)
     config="$3"
@@ -36,12 +37,42 @@ const SYSTEMCTL: &str = r#"#!/bin/sh
 case "$*" in
 *"start u7s.target"*)
     mkdir -p "$U7S_ROOT/run/user/$U7S_TEST_UID/usernetes/crio"
-    : > "$U7S_ROOT/run/user/$U7S_TEST_UID/usernetes/crio/crio.sock" ;;
+    : > "$U7S_ROOT/run/user/$U7S_TEST_UID/usernetes/crio/crio.sock"
+    mkdir -p "$U7S_ROOT/run/crio"
+    ln -sfn "../user/$U7S_TEST_UID/usernetes/crio/crio.sock" "$U7S_ROOT/run/crio/crio.sock" ;;
 esac
 exit 0
 "#;
 
 const RECORDER: &str = "#!/bin/sh\nexit 0\n";
+
+/// skopeo and crictl: the kubeadm model called by those names, with a
+/// registry that has the pause image and the CNI images.
+fn registry_tools(stubs: &Tree, root: &Path, records: &Path) {
+    let dir = stubs.root.join("stubs");
+    let model = dir.join("kubeadm-model");
+    std::fs::copy(env!("CARGO_BIN_EXE_kubeadm-model"), &model).unwrap();
+    std::fs::set_permissions(&model, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for tool in ["skopeo", "crictl"] {
+        std::os::unix::fs::symlink("kubeadm-model", dir.join(tool)).unwrap();
+    }
+    let registry = dir.join("registry");
+    std::fs::write(
+        &registry,
+        format!("*/pause 3.9\n{}", super::kubeadm_model::CNI_IMAGES),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("kubeadm-model.conf"),
+        format!(
+            "version=v1.30.5\nroot={}\nrecords={}\nregistry={}\n",
+            root.display(),
+            records.display(),
+            registry.display()
+        ),
+    )
+    .unwrap();
+}
 
 pub struct FlowHost {
     pub tree: HostTree,
@@ -95,6 +126,7 @@ impl FlowHost {
             stubs.script(name, RECORDER);
         }
         let records = stubs.open_dir("records");
+        registry_tools(&stubs, &tree.root, &records);
         FlowHost {
             tree,
             records,
@@ -114,6 +146,8 @@ impl FlowHost {
             .env("U7S_TEST_UID", admin().uid.to_string())
             .env("U7S_KUBEADM", stub("kubeadm"))
             .env("U7S_SYSTEMCTL", stub("systemctl"))
+            .env("U7S_SKOPEO", stub("skopeo"))
+            .env("U7S_CRICTL", stub("crictl"))
             .env("LC_ALL", "C");
         for name in ["kubectl", "kubelet", "crio", "crun", "conmon"] {
             cmd.env(format!("U7S_{}", name.to_uppercase()), stub(name));

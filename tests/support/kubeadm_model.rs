@@ -11,6 +11,47 @@ use std::process::Command;
 /// version u7s must write for it).
 pub const VERSIONS: &[(&str, &str)] = &[("v1.26.3", "v1beta3"), ("v1.31.2", "v1beta4")];
 
+/// The CNI images a registry mirror holds, by the names ALT's registries
+/// and upstream's give them: flannel v0.26.7 (flannel-cni-plugin
+/// v1.7.1-flannel1) and calico v3.28.2.
+pub const CNI_IMAGES: &str = "\
+*/flannel v0.26.7
+*/flannel-cni-plugin v1.7.1-flannel1
+*/calico-cni v3.28.2
+*/calico-node v3.28.2
+*/calico-kube-controllers v3.28.2
+*/cni v3.28.2
+*/node v3.28.2
+*/kube-controllers v3.28.2
+";
+
+/// The contents of a registry that mirrors `version`: kubeadm's images of
+/// it (as the model lists them) and the CNI plugins' images u7s bundles
+/// manifests for ([`CNI_IMAGES`]), under any registry path.
+pub fn stock_registry(version: &str) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubeadm-model"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("KUBEADM_MODEL_") {
+            cmd.env_remove(key);
+        }
+    }
+    let out = cmd
+        .args(["config", "images", "list", "--kubernetes-version", version])
+        .env("KUBEADM_MODEL_VERSION", version)
+        .env("KUBEADM_MODEL_RECORDS", "")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let mut text = String::new();
+    for image in String::from_utf8(out.stdout).unwrap().lines() {
+        let last = image.rsplit('/').next().unwrap();
+        let (name, tag) = last.split_once(':').unwrap();
+        text.push_str(&format!("*/{name} {tag}\n"));
+    }
+    text.push_str(CNI_IMAGES);
+    text
+}
+
 pub struct KubeadmModel {
     pub dir: PathBuf,
     pub version: String,
@@ -97,6 +138,12 @@ impl KubeadmModel {
         std::fs::copy(env!("CARGO_BIN_EXE_kubeadm-model"), &tmp).unwrap();
         std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::rename(&tmp, &program).unwrap();
+        // The same program answers as the registry's tools (argv[0]).
+        for tool in ["skopeo", "crictl"] {
+            let link = dir.join(tool);
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink("kubeadm", &link).unwrap();
+        }
         let model = KubeadmModel {
             dir: dir.to_owned(),
             version: version.to_owned(),
@@ -104,22 +151,35 @@ impl KubeadmModel {
             cluster: cluster.to_owned(),
         };
         model.configure(root, &[]);
+        model.stock_registry();
         model
     }
 
     /// Rewrites the model's settings (extra `key=value` lines after the usual).
     pub fn configure(&self, root: &Path, extra: &[(&str, &str)]) {
         let mut conf = format!(
-            "version={}\nroot={}\nrecords={}\ncluster={}\n",
+            "version={}\nroot={}\nrecords={}\ncluster={}\nregistry={}\n",
             self.version,
             root.display(),
             self.records.display(),
-            self.cluster.display()
+            self.cluster.display(),
+            self.dir.join("registry").display()
         );
         for (k, v) in extra {
             conf.push_str(&format!("{k}={v}\n"));
         }
         std::fs::write(self.dir.join("kubeadm-model.conf"), conf).unwrap();
+    }
+
+    /// The registry's contents (`REPOSITORY TAG...` lines; `*/NAME` is NAME
+    /// under any registry), replacing what it held.
+    pub fn set_registry(&self, text: &str) {
+        std::fs::write(self.dir.join("registry"), text).unwrap();
+    }
+
+    /// A registry that mirrors this release ([`stock_registry`]).
+    pub fn stock_registry(&self) {
+        self.set_registry(&stock_registry(&self.version));
     }
 
     pub fn program(&self) -> PathBuf {
@@ -141,7 +201,12 @@ impl KubeadmModel {
 
     /// Every call recorded so far.
     pub fn calls(&self) -> Vec<Call> {
-        let text = std::fs::read_to_string(self.records.join("kubeadm")).unwrap_or_default();
+        self.calls_of("kubeadm")
+    }
+
+    /// Every call of the model as `tool` (`kubeadm`, `skopeo`, `crictl`).
+    pub fn calls_of(&self, tool: &str) -> Vec<Call> {
+        let text = std::fs::read_to_string(self.records.join(tool)).unwrap_or_default();
         let mut calls = Vec::new();
         let mut cur: Option<Call> = None;
         for line in text.lines() {
