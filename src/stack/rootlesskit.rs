@@ -874,4 +874,66 @@ mod tests {
         ));
         assert!(!is_initial_uid_map("0 999 1\n"));
     }
+
+    /// What the CNI plugins' installer init containers write on the host
+    /// (flannel's install-cni-plugin and install-cni; calico's install-cni,
+    /// which copies every binary of its image into /opt/cni/bin, overwriting
+    /// same-named ones and keeping their setuid bits, and exits if no
+    /// directory is writable) must be u7s-admin's inside the namespaces: a
+    /// directory bound from its data dir, or one it owns on the host.
+    #[test]
+    fn every_hostpath_a_cni_installer_writes_is_u7s_admins() {
+        let plan = child_plan(
+            &env("initMaster"),
+            &dirs(),
+            Path::new("/usr/libexec/cni"),
+            &[],
+        )
+        .unwrap();
+        let admins = |path: &str| {
+            plan.binds
+                .iter()
+                .any(|b| b.target == Path::new(path) && b.source.starts_with(dirs().data()))
+                || crate::layout::host::ADMIN_OWNED.contains(&path)
+        };
+        for plugin in [CniPlugin::Flannel, CniPlugin::Calico] {
+            let manifest = crate::cni::manifest(plugin, None, "10.244.0.0/16").unwrap();
+            let mut written = Vec::new();
+            for doc in crate::yaml::parse_documents(&manifest).unwrap() {
+                let spec = &doc["spec"]["template"]["spec"];
+                let host_path = |volume: &str| {
+                    spec["volumes"]
+                        .as_sequence()
+                        .into_iter()
+                        .flatten()
+                        .find(|v| v["name"].as_str() == Some(volume))
+                        .and_then(|v| v["hostPath"]["path"].as_str())
+                        .map(|p| p.trim_end_matches('/').to_owned())
+                };
+                for c in spec["initContainers"].as_sequence().into_iter().flatten() {
+                    let name = c["name"].as_str().unwrap_or_default();
+                    if !name.starts_with("install-cni") {
+                        continue;
+                    }
+                    for m in c["volumeMounts"].as_sequence().into_iter().flatten() {
+                        let read_only = m["readOnly"].as_bool() == Some(true);
+                        if let (false, Some(path)) =
+                            (read_only, host_path(m["name"].as_str().unwrap()))
+                        {
+                            written.push((name.to_owned(), path));
+                        }
+                    }
+                }
+            }
+            let paths: Vec<&str> = written.iter().map(|(_, p)| p.as_str()).collect();
+            assert!(paths.contains(&"/opt/cni/bin"), "{plugin:?}: {written:?}");
+            assert!(paths.contains(&"/etc/cni/net.d"), "{plugin:?}: {written:?}");
+            for (container, path) in &written {
+                assert!(
+                    admins(path),
+                    "{plugin:?} {container} writes {path}, not u7s-admin's"
+                );
+            }
+        }
+    }
 }
