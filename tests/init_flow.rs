@@ -237,6 +237,49 @@ fn assert_audited(h: &Host) {
         mode_owner(&h.path("/etc/kubernetes/audit/policy.yaml")),
         (0o644, admin().uid)
     );
+    // The identity admin.conf gives (its certificate's organisation:
+    // system:masters before 1.29, kubeadm:cluster-admins from 1.29) is
+    // audited in full.
+    let group = admin_conf_group(h);
+    let policy = h.read("/etc/kubernetes/audit/policy.yaml");
+    let full = policy
+        .split("- level: ")
+        .find(|rule| rule.starts_with("RequestResponse"))
+        .unwrap_or_else(|| panic!("no RequestResponse rule: {policy}"));
+    assert!(
+        full.contains("userGroups:") && full.contains(&format!("\"{group}\"")),
+        "admin.conf's group {group} is not audited in full: {policy}"
+    );
+}
+
+/// The organisation (O) of admin.conf's client certificate, read with
+/// openssl.
+fn admin_conf_group(h: &Host) -> String {
+    let conf = h.read("/etc/kubernetes/admin.conf");
+    let data = conf
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("client-certificate-data: "))
+        .unwrap_or_else(|| panic!("no client certificate: {conf}"));
+    let dir = h.stubs.root.join("admin-cert");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("cert.b64"), data).unwrap();
+    let decoded = run(Command::new("openssl")
+        .args(["base64", "-d", "-A", "-in"])
+        .arg(dir.join("cert.b64"))
+        .arg("-out")
+        .arg(dir.join("cert.pem")));
+    assert!(decoded.status.success(), "{decoded:?}");
+    let subject = run(Command::new("openssl")
+        .args(["x509", "-noout", "-subject", "-nameopt", "RFC2253", "-in"])
+        .arg(dir.join("cert.pem")));
+    let subject = text(&subject.stdout);
+    subject
+        .trim()
+        .trim_start_matches("subject=")
+        .split(',')
+        .find_map(|part| part.strip_prefix("O="))
+        .unwrap_or_else(|| panic!("no O in {subject:?}"))
+        .to_owned()
 }
 
 fn mode_owner(path: &Path) -> (u32, u32) {
