@@ -553,6 +553,25 @@ fn kubeadm_join_as_worker_and_as_control_plane() {
             if control_plane {
                 args.extend(["--control-plane", "--certificate-key", &key]);
             }
+            // The worker's join runs again after one killed in kubeadm's
+            // TLS bootstrap: its state mark and bootstrap-kubelet.conf,
+            // which join's preflight refuses (FileAvailable--etc-kubernetes-
+            // bootstrap-kubelet.conf), are this run's to set aside.
+            let interrupted = !control_plane && *version == NEWEST;
+            if interrupted {
+                h.tree
+                    .write("etc/podsec/u7s/config/state", "in-progress join\n");
+                let k = h.path("/etc/kubernetes");
+                std::fs::create_dir_all(&k).unwrap();
+                std::fs::write(
+                    k.join("bootstrap-kubelet.conf"),
+                    "apiVersion: v1\nkind: Config\n",
+                )
+                .unwrap();
+                for p in [k.clone(), k.join("bootstrap-kubelet.conf")] {
+                    std::os::unix::fs::chown(&p, Some(admin().uid), Some(admin().gid)).unwrap();
+                }
+            }
             let out = h.kubeadm(&args);
             assert!(out.status.success(), "{tag}: {}", text(&out.stderr));
             let config = h.read("/var/lib/u7s-admin/.config/usernetes/kubeadm-join.yaml");
@@ -569,6 +588,20 @@ fn kubeadm_join_as_worker_and_as_control_plane() {
                 control_plane,
                 "{tag}: {config}"
             );
+            if interrupted {
+                let kept = std::fs::read_dir(h.path("/etc/kubernetes"))
+                    .unwrap()
+                    .filter_map(|e| e.ok())
+                    .any(|e| {
+                        e.file_name()
+                            .to_string_lossy()
+                            .starts_with("bootstrap-kubelet.conf.u7s-backup-")
+                    });
+                assert!(
+                    kept,
+                    "{tag}: the interrupted join's file is set aside, not lost"
+                );
+            }
             // Every kubeadm call inside succeeded; the join one is the last.
             let calls = h.inside_calls();
             assert!(calls.iter().all(|c| c.exit == Some(0)), "{tag}: {calls:?}");
