@@ -28,27 +28,6 @@ use support::{prerequisite, text};
 const BIN: &str = "/usr/libexec/podsec/u7s/bin";
 const HOME: &str = "/var/lib/u7s-admin";
 
-/// Stand-in crio: listens on the socket crio.conf names until SIGTERM.
-const CRIO: &str = r#"#!/bin/sh
-set -eu
-[ "$1" = --config ] || { echo "crio stand-in: expected --config first, got $*" >&2; exit 2; }
-sock=$(sed -n 's/^listen = "\(.*\)"$/\1/p' "$2")
-exec python3 -c '
-import os, signal, socket, sys
-signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
-path = sys.argv[1]
-try:
-    os.unlink(path)
-except FileNotFoundError:
-    pass
-s = socket.socket(socket.AF_UNIX)
-s.bind(path)
-s.listen(16)
-while True:
-    s.accept()[0].close()
-' "$sock" u7s-crio-standin
-"#;
-
 /// Stand-in kubelet: fails on purpose while ~/kubelet-fail exists; else
 /// answers kubelet's /healthz on 127.0.0.1:10248 and, in the API server's
 /// place, a Ready node and the control-plane pods on 0.0.0.0:6443, over TLS
@@ -168,7 +147,7 @@ fn prepare(root: &Path) -> u32 {
     write_file(root, "/etc/subuid", "u7s-admin:100000:65536\n", 0o644);
     write_file(root, "/etc/subgid", "u7s-admin:100000:65536\n", 0o644);
     write_file(root, "/var/lib/systemd/linger/u7s-admin", "", 0o644);
-    write_file(root, "/usr/bin/crio", CRIO, 0o755);
+    write_file(root, "/usr/bin/crio", support::CRIO_STANDIN, 0o755);
     write_file(root, "/usr/bin/kubelet", KUBELET, 0o755);
     let kubectl = host_kubectl().unwrap();
     std::fs::copy(&kubectl, root.join("usr/bin/kubectl")).unwrap();

@@ -39,7 +39,6 @@ const KUBE_VERSION: &str = "v1.31.2";
 
 const APISERVER: &str = include_str!("multihost/apiserver.py");
 const KUBELET: &str = include_str!("multihost/kubelet.py");
-const CRIO: &str = include_str!("multihost/crio.sh");
 const PROBE_PY: &str = include_str!("multihost/probe.py");
 
 /// name, address, role in the cluster (None: the load balancer).
@@ -258,7 +257,7 @@ fn prepare_node(root: &Path) {
         .output()
         .unwrap();
     assert!(out.status.success(), "install.sh: {}", text(&out.stderr));
-    write_file(root, "/usr/bin/crio", CRIO, 0o755);
+    write_file(root, "/usr/bin/crio", support::CRIO_STANDIN, 0o755);
     write_file(root, "/usr/bin/kubelet", KUBELET, 0o755);
     // The kubeadm model as /usr/bin/kubeadm; join must reach the endpoint
     // over the network before it reads the shared cluster directory.

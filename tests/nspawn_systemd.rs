@@ -20,30 +20,6 @@ use support::{prerequisite, text};
 const BIN: &str = "/usr/libexec/podsec/u7s/bin";
 const HOME: &str = "/var/lib/u7s-admin";
 
-/// Stand-in crio: records its arguments and environment, listens on the
-/// socket crio.conf names, and exits on SIGTERM.
-const CRIO: &str = r#"#!/bin/sh
-set -eu
-[ "$1" = --config ] || { echo "crio stand-in: expected --config first, got $*" >&2; exit 2; }
-{ echo "args: $*"; echo "uid: $(id -u)"; env | grep -E '^_CR|^_CONTAINERS' | sort; } > "$HOME/crio-standin.record"
-cp "$2" "$HOME/crio-standin.conf"
-sock=$(sed -n 's/^listen = "\(.*\)"$/\1/p' "$2")
-exec python3 -c '
-import os, signal, socket, sys
-signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
-path = sys.argv[1]
-try:
-    os.unlink(path)
-except FileNotFoundError:
-    pass
-s = socket.socket(socket.AF_UNIX)
-s.bind(path)
-s.listen(16)
-while True:
-    s.accept()[0].close()
-' "$sock" u7s-crio-standin
-"#;
-
 /// Stand-in kubelet: records its arguments and the configuration it was
 /// given, then waits for SIGTERM.
 const KUBELET: &str = r#"#!/bin/sh
@@ -104,7 +80,7 @@ fn prepare(root: &Path) -> u32 {
     write_file(root, "/etc/subuid", "u7s-admin:100000:65536\n", 0o644);
     write_file(root, "/etc/subgid", "u7s-admin:100000:65536\n", 0o644);
     write_file(root, "/var/lib/systemd/linger/u7s-admin", "", 0o644);
-    write_file(root, "/usr/bin/crio", CRIO, 0o755);
+    write_file(root, "/usr/bin/crio", support::CRIO_STANDIN, 0o755);
     write_file(root, "/usr/bin/kubelet", KUBELET, 0o755);
     std::fs::create_dir_all(root.join("usr/libexec/cni")).unwrap();
     let home = root.join(HOME.trim_start_matches('/'));

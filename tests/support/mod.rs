@@ -24,6 +24,10 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+/// crio's stand-in for the systemd-booted containers: it checks and
+/// records how the crio role starts it and listens on crio's socket.
+pub const CRIO_STANDIN: &str = include_str!("crio-standin.sh");
+
 pub const APPLETS: &[&str] = &["kubeadm", "kubectl", "nsenter_u7s", "rootlessctl"];
 pub const ADMIN: &str = "u7s-admin";
 
