@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
+use support::flowhost::{host_tree, use_recorded_tools, RECORDED_TOOLS, RECORDER};
 use support::hosttree::*;
 use support::kubeadm_model::{self, KubeadmModel, VERSIONS};
 use support::*;
@@ -42,9 +43,6 @@ esac
 exit 0
 "#;
 
-const RECORDER: &str =
-    "#!/bin/sh\necho \"$*\" >> \"$U7S_TEST_RECORDS/$(basename \"$0\")\"\nexit 0\n";
-
 struct Host {
     tree: HostTree,
     records: PathBuf,
@@ -53,37 +51,11 @@ struct Host {
 }
 
 fn host(tag: &str, version: &str) -> Host {
-    let tree = HostTree::new(tag, OS_P10, HOSTS_PLAIN);
-    let a = admin();
-    tree.write(
-        "etc/passwd",
-        &format!("root:x:0:0:root:/root:/bin/bash\nu7s-admin:x:{}:{}:usernet user account:/var/lib/u7s-admin:/bin/bash\n", a.uid, a.gid),
-    );
-    tree.write("proc/sys/user/max_user_namespaces", "1000\n");
-    tree.write("proc/sys/net/ipv4/ip_forward", "0\n");
-    tree.write("proc/net/tcp", "  sl  local_address rem_address   st\n");
-    tree.write("sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n");
-    tree.write(
-        "etc/systemd/system/user@.service.d/delegate.conf",
-        "[Service]\nDelegate=yes\n",
-    );
-    tree.write("var/lib/systemd/linger/u7s-admin", "");
-    tree.write("dev/net/tun", "");
-    std::fs::set_permissions(
-        tree.root.join("dev/net/tun"),
-        std::fs::Permissions::from_mode(0o666),
-    )
-    .unwrap();
-    tree.write("etc/subuid", "alice:100000:65536\n");
-    tree.write("etc/subgid", "alice:100000:65536\n");
-    for dir in ["", "root", "var", "var/lib", "etc"] {
-        std::fs::create_dir_all(tree.root.join(dir)).unwrap();
-        std::fs::set_permissions(tree.root.join(dir), std::fs::Permissions::from_mode(0o755))
-            .unwrap();
-    }
+    // Someone else's subordinate range already there: u7s-admin's goes after it.
+    let tree = host_tree(tag, "alice:100000:65536\n");
     let stubs = Tree::new(&format!("stubs-{tag}"));
     stubs.script("systemctl", SYSTEMCTL);
-    for name in ["kubectl", "kubelet", "crio", "crun", "conmon"] {
+    for name in RECORDED_TOOLS {
         stubs.script(name, RECORDER);
     }
     let records = stubs.open_dir("records");
@@ -130,9 +102,7 @@ impl Host {
             .env("U7S_SKOPEO", self.model.dir.join("skopeo"))
             .env("U7S_CRICTL", self.model.dir.join("crictl"))
             .env("U7S_SYSTEMCTL", stub("systemctl"));
-        for name in ["kubectl", "kubelet", "crio", "crun", "conmon"] {
-            cmd.env(format!("U7S_{}", name.to_uppercase()), stub(name));
-        }
+        use_recorded_tools(cmd, &self.stubs.root.join("stubs"));
     }
 
     fn path(&self, abs: &str) -> PathBuf {

@@ -44,7 +44,62 @@ esac
 exit 0
 "#;
 
-const RECORDER: &str = "#!/bin/sh\nexit 0\n";
+/// The node tools the flows' tests replace with [`RECORDER`].
+pub const RECORDED_TOOLS: [&str; 5] = ["kubectl", "kubelet", "crio", "crun", "conmon"];
+
+/// A stand-in that appends its arguments to `$U7S_TEST_RECORDS/<name>`.
+pub const RECORDER: &str =
+    "#!/bin/sh\necho \"$*\" >> \"$U7S_TEST_RECORDS/$(basename \"$0\")\"\nexit 0\n";
+
+/// Points `cmd` at the [`RECORDED_TOOLS`] in `dir` (`U7S_KUBECTL`, ...).
+pub fn use_recorded_tools(cmd: &mut Command, dir: &Path) {
+    for name in RECORDED_TOOLS {
+        cmd.env(format!("U7S_{}", name.to_uppercase()), dir.join(name));
+    }
+}
+
+/// The host the flows' tests start from: a p10 host with eth0 10.10.0.5/24,
+/// u7s-admin (this machine's uid), lingering, delegation, /dev/net/tun,
+/// `subids` as /etc/subuid and /etc/subgid, nothing of a cluster yet, and
+/// its directories 0755 (a child dropped to u7s-admin must reach it).
+pub fn host_tree(tag: &str, subids: &str) -> HostTree {
+    let tree = HostTree::new(tag, OS_P10, HOSTS_PLAIN);
+    let a = admin();
+    tree.write(
+        "etc/passwd",
+        &format!(
+            "root:x:0:0:root:/root:/bin/bash\nu7s-admin:x:{}:{}:usernet user account:/var/lib/u7s-admin:/bin/bash\n",
+            a.uid, a.gid
+        ),
+    );
+    for (path, text) in [
+        ("proc/sys/user/max_user_namespaces", "1000\n"),
+        ("proc/sys/net/ipv4/ip_forward", "0\n"),
+        ("proc/net/tcp", "  sl  local_address rem_address   st\n"),
+        ("sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n"),
+        (
+            "etc/systemd/system/user@.service.d/delegate.conf",
+            "[Service]\nDelegate=yes\n",
+        ),
+        ("var/lib/systemd/linger/u7s-admin", ""),
+        ("dev/net/tun", ""),
+        ("etc/subuid", subids),
+        ("etc/subgid", subids),
+    ] {
+        tree.write(path, text);
+    }
+    std::fs::set_permissions(
+        tree.root.join("dev/net/tun"),
+        std::fs::Permissions::from_mode(0o666),
+    )
+    .unwrap();
+    for dir in ["", "root", "var", "var/lib", "etc"] {
+        std::fs::create_dir_all(tree.root.join(dir)).unwrap();
+        std::fs::set_permissions(tree.root.join(dir), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+    }
+    tree
+}
 
 /// skopeo and crictl: the kubeadm model called by those names, with a
 /// registry that has the pause image and the CNI images.
@@ -84,45 +139,11 @@ impl FlowHost {
     /// A p10 host with eth0 10.10.0.5/24, u7s-admin (this machine's uid),
     /// lingering, delegation, /dev/net/tun, and nothing of a cluster yet.
     pub fn new(tag: &str) -> FlowHost {
-        let tree = HostTree::new(tag, OS_P10, HOSTS_PLAIN);
-        let a = admin();
-        tree.write(
-            "etc/passwd",
-            &format!(
-                "root:x:0:0:root:/root:/bin/bash\nu7s-admin:x:{}:{}:usernet user account:/var/lib/u7s-admin:/bin/bash\n",
-                a.uid, a.gid
-            ),
-        );
-        for (path, text) in [
-            ("proc/sys/user/max_user_namespaces", "1000\n"),
-            ("proc/sys/net/ipv4/ip_forward", "0\n"),
-            ("proc/net/tcp", "  sl  local_address rem_address   st\n"),
-            ("sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n"),
-            (
-                "etc/systemd/system/user@.service.d/delegate.conf",
-                "[Service]\nDelegate=yes\n",
-            ),
-            ("var/lib/systemd/linger/u7s-admin", ""),
-            ("dev/net/tun", ""),
-            ("etc/subuid", ""),
-            ("etc/subgid", ""),
-        ] {
-            tree.write(path, text);
-        }
-        std::fs::set_permissions(
-            tree.root.join("dev/net/tun"),
-            std::fs::Permissions::from_mode(0o666),
-        )
-        .unwrap();
-        for dir in ["", "root", "var", "var/lib", "etc"] {
-            std::fs::create_dir_all(tree.root.join(dir)).unwrap();
-            std::fs::set_permissions(tree.root.join(dir), std::fs::Permissions::from_mode(0o755))
-                .unwrap();
-        }
+        let tree = host_tree(tag, "");
         let stubs = Tree::new(&format!("stubs-{tag}"));
         stubs.script("kubeadm", KUBEADM);
         stubs.script("systemctl", SYSTEMCTL);
-        for name in ["kubectl", "kubelet", "crio", "crun", "conmon"] {
+        for name in RECORDED_TOOLS {
             stubs.script(name, RECORDER);
         }
         let records = stubs.open_dir("records");
@@ -149,9 +170,7 @@ impl FlowHost {
             .env("U7S_SKOPEO", stub("skopeo"))
             .env("U7S_CRICTL", stub("crictl"))
             .env("LC_ALL", "C");
-        for name in ["kubectl", "kubelet", "crio", "crun", "conmon"] {
-            cmd.env(format!("U7S_{}", name.to_uppercase()), stub(name));
-        }
+        use_recorded_tools(&mut cmd, &self.stubs.root.join("stubs"));
         cmd
     }
 
