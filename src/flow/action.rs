@@ -127,6 +127,18 @@ fn who(domain: &Domain) -> &'static str {
     }
 }
 
+impl Action {
+    /// Where to look when this action fails, if not where its step's hint
+    /// points (a message id): the registry check fails before kubeadm runs,
+    /// so "kubeadm's output is above" would send the admin the wrong way.
+    pub fn hint_id(&self) -> Option<&'static str> {
+        match self {
+            Action::CheckImages { .. } => Some(crate::tr_id!("hint-registry")),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

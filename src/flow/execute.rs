@@ -78,14 +78,21 @@ impl<'a> Executor<'a> {
             let title = step.title_in(crate::i18n::current());
             tracing::warn!(target: crate::log::PROGRESS, "[{n}/{total}] {title}");
             let start = Instant::now();
+            let mut failed_action = None;
             let result = if step.kind.is_preflight() {
                 self.preflight(step)
             } else {
-                step.actions.iter().try_for_each(|a| self.apply(a))
+                step.actions.iter().try_for_each(|a| {
+                    failed_action = Some(a);
+                    self.apply(a)
+                })
             };
             if let Err(e) = result {
                 let detail = crate::error::one_line(&format!("{e:#}"));
-                let hint = crate::i18n::render(crate::i18n::current(), step.kind.hint_id(), &[]);
+                let hint_id = failed_action
+                    .and_then(Action::hint_id)
+                    .unwrap_or(step.kind.hint_id());
+                let hint = crate::i18n::render(crate::i18n::current(), hint_id, &[]);
                 return Err(StepFailure {
                     message: format!(
                         "[{n}/{total}] {}",

@@ -240,6 +240,12 @@ fn a_tag_missing_from_the_registry_stops_before_any_pull() {
         "{message}"
     );
     assert!(!message.contains('\n'), "{message}");
+    // The hint is the registry check's, not the pull step's "kubeadm's output".
+    assert!(
+        message.ends_with("; set U7S_KUBEVERSION to a version it has, or U7S_REGISTRY/U7S_PLATFORM to a registry that has this one; nothing was pulled and kubeadm did not run"),
+        "{message}"
+    );
+    assert!(!message.contains("kubeadm's output"), "{message}");
     assert!(
         runs(&os)
             .iter()

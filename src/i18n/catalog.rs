@@ -238,6 +238,7 @@ pub static CATALOG: &[Entry] = &[
     e!("os-child-lost", "the process working as u7s-admin gave no answer ({})", "процесс, работавший от имени u7s-admin, не вернул ответа ({})"),
     e!("step-audit-apiserver", "Auditing the API server", "Настройка аудита API-сервера"),
     // flow: execution
+    e!("hint-registry", "nothing was pulled and kubeadm did not run", "ничего не загружено, kubeadm не запускался"),
     e!("step-failed", "{} failed: {}; {}", "{}: ошибка: {}; {}"),
     e!("step-done", "done in {}s", "выполнено за {} с"),
     e!("hint-rootlesskit", "see `u7s doctor` and the log: journalctl _SYSTEMD_USER_UNIT=u7s-rootlesskit.service + USER_UNIT=u7s-rootlesskit.service", "смотрите `u7s doctor` и журнал: journalctl _SYSTEMD_USER_UNIT=u7s-rootlesskit.service + USER_UNIT=u7s-rootlesskit.service"),
