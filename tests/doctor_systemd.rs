@@ -21,12 +21,12 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use support::nspawn::{self, chown_tree, ids_in, write_file, Container};
+use support::nspawn::{self, chown_tree, write_file, Container};
 use support::standin_api::Certs;
 use support::{prerequisite, text};
 
 const BIN: &str = "/usr/libexec/podsec/u7s/bin";
-const HOME: &str = "/var/lib/u7s-admin";
+const HOME: &str = nspawn::ADMIN_HOME;
 
 /// Stand-in kubelet: fails on purpose while ~/kubelet-fail exists; else
 /// answers kubelet's /healthz on 127.0.0.1:10248 and, in the API server's
@@ -123,35 +123,10 @@ fn host_kubectl() -> Option<PathBuf> {
 /// The package layout, the user, the stand-ins, both env files, root's
 /// kubeconfig and a CA certificate. Returns u7s-admin's uid.
 fn prepare(root: &Path) -> u32 {
-    let out =
-        std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/install.sh"))
-            .arg(env!("CARGO_BIN_EXE_u7s"))
-            .env("DESTDIR", root)
-            .output()
-            .unwrap();
-    assert!(out.status.success(), "install.sh: {}", text(&out.stderr));
-    let out = std::process::Command::new("useradd")
-        .arg("--root")
-        .arg(root)
-        .args(["-r", "-m", "-d", HOME, "-s", "/bin/bash", "u7s-admin"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "useradd: {}", text(&out.stderr));
-    let ids = ids_in(root, "u7s-admin").expect("u7s-admin in the container");
-    write_file(
-        root,
-        "/etc/hosts",
-        "127.0.0.1 localhost\n::1 localhost\n",
-        0o644,
-    );
-    write_file(root, "/etc/subuid", "u7s-admin:100000:65536\n", 0o644);
-    write_file(root, "/etc/subgid", "u7s-admin:100000:65536\n", 0o644);
-    write_file(root, "/var/lib/systemd/linger/u7s-admin", "", 0o644);
-    write_file(root, "/usr/bin/crio", support::CRIO_STANDIN, 0o755);
-    write_file(root, "/usr/bin/kubelet", KUBELET, 0o755);
+    nspawn::install_u7s(root, KUBELET);
+    let ids = nspawn::add_admin(root);
     let kubectl = host_kubectl().unwrap();
     std::fs::copy(&kubectl, root.join("usr/bin/kubectl")).unwrap();
-    std::fs::create_dir_all(root.join("usr/libexec/cni")).unwrap();
     write_file(root, "/etc/podsec/u7s/config/env", &env_file(ids.0), 0o600);
     // A cluster CA, the API server's certificate for 127.0.0.1 and the
     // admin's client certificate, and the kubeconfig kubeadm would write.

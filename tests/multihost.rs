@@ -250,15 +250,7 @@ fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) -> Durat
 /// /etc/hosts, the stand-ins and the model's configuration. u7s-admin is not
 /// created: `kubeadm init`/`join` create it, as on a fresh ALT host.
 fn prepare_node(root: &Path) {
-    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/install.sh"))
-        .arg(env!("CARGO_BIN_EXE_u7s"))
-        .env("DESTDIR", root)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "install.sh: {}", text(&out.stderr));
-    write_file(root, "/usr/bin/crio", support::CRIO_STANDIN, 0o755);
-    write_file(root, "/usr/bin/kubelet", KUBELET, 0o755);
+    nspawn::install_u7s(root, KUBELET);
     // The kubeadm model as /usr/bin/kubeadm; join must reach the endpoint
     // over the network before it reads the shared cluster directory.
     let kubeadm = root.join("usr/bin/kubeadm");
@@ -284,7 +276,6 @@ fn prepare_node(root: &Path) {
         0o644,
     );
     write_file(root, &format!("{STANDINS}/apiserver.py"), APISERVER, 0o755);
-    std::fs::create_dir_all(root.join("usr/libexec/cni")).unwrap();
     // The load balancer runs on its own machine only.
     let link = root.join("etc/systemd/system/haproxy.service");
     let _ = std::fs::remove_file(&link);

@@ -11,14 +11,14 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-use support::nspawn::{self, chown_tree, ids_in, write_file, Container};
+use support::nspawn::{self, chown_tree, write_file, Container};
 use support::{prerequisite, text};
 
 const BIN: &str = "/usr/libexec/podsec/u7s/bin";
-const HOME: &str = "/var/lib/u7s-admin";
+const HOME: &str = nspawn::ADMIN_HOME;
 
 /// Stand-in kubelet: records its arguments and the configuration it was
 /// given, then waits for SIGTERM.
@@ -55,34 +55,8 @@ fn env_file(uid: u32) -> String {
 /// Installs the package layout and the test's user, stand-ins and settings
 /// into the container root. Returns u7s-admin's uid.
 fn prepare(root: &Path) -> u32 {
-    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/install.sh"))
-        .arg(env!("CARGO_BIN_EXE_u7s"))
-        .env("DESTDIR", root)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "install.sh: {}", text(&out.stderr));
-    let out = Command::new("useradd")
-        .arg("--root")
-        .arg(root)
-        .args(["-r", "-m", "-d", HOME, "-s", "/bin/bash", "u7s-admin"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "useradd: {}", text(&out.stderr));
-    let ids = ids_in(root, "u7s-admin").expect("u7s-admin in the container");
-    // debootstrap leaves no /etc/hosts; rootlesskit's child copies it.
-    write_file(
-        root,
-        "/etc/hosts",
-        "127.0.0.1 localhost\n::1 localhost\n",
-        0o644,
-    );
-    write_file(root, "/etc/subuid", "u7s-admin:100000:65536\n", 0o644);
-    write_file(root, "/etc/subgid", "u7s-admin:100000:65536\n", 0o644);
-    write_file(root, "/var/lib/systemd/linger/u7s-admin", "", 0o644);
-    write_file(root, "/usr/bin/crio", support::CRIO_STANDIN, 0o755);
-    write_file(root, "/usr/bin/kubelet", KUBELET, 0o755);
-    std::fs::create_dir_all(root.join("usr/libexec/cni")).unwrap();
+    nspawn::install_u7s(root, KUBELET);
+    let ids = nspawn::add_admin(root);
     let home = root.join(HOME.trim_start_matches('/'));
     write_file(&home, ".config/usernetes/env", &env_file(ids.0), 0o600);
     write_file(

@@ -648,6 +648,55 @@ pub fn tail(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
+/// u7s-admin's home in the containers, as useradd makes it.
+pub const ADMIN_HOME: &str = "/var/lib/u7s-admin";
+
+/// What every systemd-booted test installs into its container root: u7s
+/// as the package lays it out (packaging/install.sh), crio's stand-in and
+/// `kubelet` as the real tools, and the CNI plugins' directory.
+pub fn install_u7s(root: &Path, kubelet: &str) {
+    run_ok(
+        Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/install.sh"))
+            .arg(env!("CARGO_BIN_EXE_u7s"))
+            .env("DESTDIR", root),
+        "install.sh",
+    )
+    .unwrap();
+    write_file(root, "/usr/bin/crio", super::CRIO_STANDIN, 0o755);
+    write_file(root, "/usr/bin/kubelet", kubelet, 0o755);
+    std::fs::create_dir_all(root.join("usr/libexec/cni")).unwrap();
+}
+
+/// A single node's u7s-admin as `kubeadm init` leaves it (useradd --root,
+/// home [`ADMIN_HOME`], subordinate ids, lingering) and its /etc/hosts
+/// (debootstrap leaves none; rootlesskit's child copies it). Returns
+/// u7s-admin's (uid, gid).
+pub fn add_admin(root: &Path) -> (u32, u32) {
+    run_ok(
+        Command::new("useradd").arg("--root").arg(root).args([
+            "-r",
+            "-m",
+            "-d",
+            ADMIN_HOME,
+            "-s",
+            "/bin/bash",
+            "u7s-admin",
+        ]),
+        "useradd",
+    )
+    .unwrap();
+    write_file(
+        root,
+        "/etc/hosts",
+        "127.0.0.1 localhost\n::1 localhost\n",
+        0o644,
+    );
+    write_file(root, "/etc/subuid", "u7s-admin:100000:65536\n", 0o644);
+    write_file(root, "/etc/subgid", "u7s-admin:100000:65536\n", 0o644);
+    write_file(root, "/var/lib/systemd/linger/u7s-admin", "", 0o644);
+    ids_in(root, "u7s-admin").expect("u7s-admin in the container")
+}
+
 /// Writes `text` to `root`/`path` with `mode`, creating the parents.
 pub fn write_file(root: &Path, path: &str, text: &str, mode: u32) -> PathBuf {
     let p = root.join(path.trim_start_matches('/'));
