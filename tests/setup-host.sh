@@ -1,6 +1,6 @@
 #!/bin/bash
 # Prepares this host for the end-to-end tests, idempotently, as root:
-# Debian's rootlesskit, slirp4netns, uidmap (newuidmap), iproute2, util-linux
+# Debian's rootlesskit, slirp4netns, uidmap (newuidmap, newgidmap), iproute2, util-linux
 # (nsenter, setpriv; unshare for the package build with no network), tar, rpm
 # (rpmbuild), kubernetes-client (the real kubectl), debootstrap and systemd-container (systemd-nspawn, for
 # the tests under a real systemd), the u7s-admin system user with subuid/subgid ranges, a
@@ -14,7 +14,8 @@ fi
 
 need=()
 for pkg_bin in rootlesskit:/usr/bin/rootlesskit slirp4netns:/usr/bin/slirp4netns \
-               uidmap:/usr/bin/newuidmap iproute2:/usr/sbin/ip util-linux:/usr/bin/nsenter \
+               uidmap:/usr/bin/newuidmap uidmap:/usr/bin/newgidmap \
+               iproute2:/usr/sbin/ip util-linux:/usr/bin/nsenter \
                util-linux:/usr/bin/unshare tar:/usr/bin/tar \
                python3:/usr/bin/python3 openssl:/usr/bin/openssl haproxy:/usr/sbin/haproxy rpm:/usr/bin/rpmbuild man-db:/usr/bin/man \
                debootstrap:/usr/sbin/debootstrap systemd-container:/usr/bin/systemd-nspawn \

@@ -65,6 +65,7 @@ pub fn host_problem() -> Option<String> {
         "/usr/bin/rootlesskit",
         "/usr/bin/slirp4netns",
         "/usr/bin/newuidmap",
+        "/usr/bin/newgidmap",
         "/usr/bin/setpriv",
     ] {
         if !Path::new(tool).exists() {
