@@ -309,6 +309,9 @@ mod tests {
         std::os::unix::fs::symlink(&d, &link).unwrap();
         assert!(refused(&link, Some(me)).contains("symbolic link"));
         assert!(refused(&link, None).contains("symbolic link"));
+        // The link sits beside the test's directory: /tmp held one per run.
+        std::fs::remove_file(&link).unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
