@@ -170,6 +170,34 @@ fn handled_signals() -> SigSet {
     set
 }
 
+/// Runs `work` in a forked child and returns the text it produced (at most
+/// `limit` bytes), once the child is gone. For work that must not change
+/// this process: entering namespaces or dropping privileges happens in the
+/// child only. Must be called while the process is single-threaded.
+pub fn answer_from_child(limit: u64, work: impl FnOnce() -> String) -> io::Result<String> {
+    use std::io::{Read, Write};
+    let (read_end, write_end) = nix::unistd::pipe().map_err(io::Error::from)?;
+    // SAFETY: u7s starts no threads, so the child may do anything after fork.
+    match unsafe { fork() }.map_err(io::Error::from)? {
+        ForkResult::Child => {
+            drop(read_end);
+            let text = work();
+            let _ = std::fs::File::from(write_end).write_all(text.as_bytes());
+            // SAFETY: _exit skips the parent's atexit handlers and buffers.
+            unsafe { libc::_exit(0) }
+        }
+        ForkResult::Parent { child } => {
+            drop(write_end);
+            let mut text = String::new();
+            let read = std::fs::File::from(read_end)
+                .take(limit)
+                .read_to_string(&mut text);
+            let _ = waitpid(child, None);
+            read.map(|_| text)
+        }
+    }
+}
+
 /// Exit status for a wait status, shell style: death by signal N gives 128+N.
 pub fn exit_code(status: WaitStatus) -> Option<i32> {
     match status {
@@ -310,6 +338,25 @@ pub fn fork_exec_wait_confined(inv: &Invocation, c: Confinement) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_childs_answer_comes_back_and_its_changes_stay_in_the_child() {
+        let here = std::env::current_dir().unwrap();
+        let answer = answer_from_child(64, || {
+            std::env::set_current_dir("/").unwrap();
+            format!("{}\n{}", std::process::id(), "x".repeat(100))
+        })
+        .unwrap();
+        let (pid, rest) = answer.split_once('\n').unwrap();
+        assert_ne!(
+            pid,
+            std::process::id().to_string(),
+            "it ran in another process"
+        );
+        assert_eq!(answer.len(), 64, "the answer is cut at the limit");
+        assert!(rest.starts_with('x'));
+        assert_eq!(std::env::current_dir().unwrap(), here);
+    }
     use nix::unistd::Pid;
 
     /// A program inside the namespaces is u7s-admin's to replace: what it

@@ -14,11 +14,10 @@
 //! (a stale lock whose pid is dead is removed). So a useradd or usermod
 //! running at the same time cannot hand out the same ids or lose our line.
 
-use std::ffi::CString;
 use std::io::Write;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -119,38 +118,31 @@ impl Drop for ShadowLock {
     }
 }
 
-fn cpath(path: &Path) -> Result<CString> {
-    CString::new(path.as_os_str().as_bytes()).map_err(|_| anyhow!("NUL in {}", path.display()))
-}
-
 /// lckpwdf(3) under `root`: a write lock on /etc/.pwd.lock.
 fn lock_pwd(root: &HostRoot) -> Result<OwnedFd> {
     let path = root.path("/etc/.pwd.lock");
-    let c = cpath(&path)?;
-    // SAFETY: open with a NUL-terminated path; the fd is ours.
-    let fd = unsafe {
-        libc::open(
-            c.as_ptr(),
-            libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC | libc::O_NOFOLLOW,
-            0o600,
-        )
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .with_context(|| crate::tr!("cannot-open-err", path.display(), "open"))?;
+    let fd = OwnedFd::from(file);
+    // The whole file, a write lock (the rest of the fields zero).
+    let lock = libc::flock {
+        l_type: libc::F_WRLCK as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
     };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error())
-            .with_context(|| crate::tr!("cannot-open-err", path.display(), "open"));
-    }
-    // SAFETY: the kernel gave us this descriptor.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     let deadline = Instant::now() + LOCK_WAIT;
     loop {
-        // SAFETY: flock is plain data; whole file, write lock.
-        let mut lock: libc::flock = unsafe { std::mem::zeroed() };
-        lock.l_type = libc::F_WRLCK as libc::c_short;
-        lock.l_whence = libc::SEEK_SET as libc::c_short;
-        if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETLK, &lock) } == 0 {
-            return Ok(fd);
-        }
-        let err = std::io::Error::last_os_error();
+        let err = match nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_SETLK(&lock)) {
+            Ok(_) => return Ok(fd),
+            Err(errno) => std::io::Error::from(errno),
+        };
         if !matches!(err.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EACCES)) {
             return Err(err).with_context(|| crate::tr!("subids-lock-busy", path.display()));
         }
@@ -262,9 +254,9 @@ fn holder_is_gone(lock: &Path) -> bool {
 fn pid_is_gone(pid: &str) -> bool {
     match pid.parse::<i32>() {
         Ok(pid) if pid > 0 => {
-            // SAFETY: signal 0 only checks.
-            let r = unsafe { libc::kill(pid, 0) };
-            r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+            // Signal 0 only checks.
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
+                == Err(nix::errno::Errno::ESRCH)
         }
         _ => false,
     }

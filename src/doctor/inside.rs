@@ -10,8 +10,7 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-use nix::sys::wait::waitpid;
-use nix::unistd::{fork, ForkResult, Pid};
+use nix::unistd::Pid;
 
 /// kubelet's default `healthzBindAddress:healthzPort`.
 pub const KUBELET_HEALTHZ: &str = "127.0.0.1:10248";
@@ -77,45 +76,29 @@ pub fn probe(
     owner: &crate::users::AdminUser,
     crio_socket: &Path,
 ) -> Result<Inside, String> {
-    let (read_end, write_end) = nix::unistd::pipe().map_err(|e| e.to_string())?;
-    // SAFETY: u7s starts no threads, so the child may do anything after fork.
-    match unsafe { fork() }.map_err(|e| e.to_string())? {
-        ForkResult::Child => {
-            drop(read_end);
-            let mut out = std::fs::File::from(write_end);
-            let who = crate::ns::enter::Owner {
-                name: &owner.name,
-                uid: owner.uid.as_raw(),
-            };
-            let text = match crate::ns::enter::enter(pid.as_raw(), who) {
-                Ok(_) => format!(
-                    "entered\n{}\n{}\n",
-                    encode(&probe_socket(crio_socket)),
-                    encode(&probe_healthz(KUBELET_HEALTHZ))
-                ),
-                Err(e) => format!("refused {}\n", crate::error::one_line(&format!("{e:#}"))),
-            };
-            let _ = out.write_all(text.as_bytes());
-            // SAFETY: _exit skips the parent's atexit handlers and buffers.
-            unsafe { nix::libc::_exit(0) }
+    let text = crate::exec::answer_from_child(8192, || {
+        let who = crate::ns::enter::Owner {
+            name: &owner.name,
+            uid: owner.uid.as_raw(),
+        };
+        match crate::ns::enter::enter(pid.as_raw(), who) {
+            Ok(_) => format!(
+                "entered\n{}\n{}\n",
+                encode(&probe_socket(crio_socket)),
+                encode(&probe_healthz(KUBELET_HEALTHZ))
+            ),
+            Err(e) => format!("refused {}\n", crate::error::one_line(&format!("{e:#}"))),
         }
-        ForkResult::Parent { child } => {
-            drop(write_end);
-            let mut text = String::new();
-            let _ = std::fs::File::from(read_end)
-                .take(8192)
-                .read_to_string(&mut text);
-            let _ = waitpid(child, None);
-            let mut lines = text.lines();
-            match lines.next() {
-                Some("entered") => Ok(Inside {
-                    crio: decode(lines.next()),
-                    kubelet: decode(lines.next()),
-                }),
-                Some(l) => Err(l.strip_prefix("refused ").unwrap_or(l).to_owned()),
-                None => Err("the probe died".into()),
-            }
-        }
+    })
+    .map_err(|e| e.to_string())?;
+    let mut lines = text.lines();
+    match lines.next() {
+        Some("entered") => Ok(Inside {
+            crio: decode(lines.next()),
+            kubelet: decode(lines.next()),
+        }),
+        Some(l) => Err(l.strip_prefix("refused ").unwrap_or(l).to_owned()),
+        None => Err("the probe died".into()),
     }
 }
 
