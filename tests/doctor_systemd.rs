@@ -79,40 +79,15 @@ serve(("127.0.0.1", 10248), healthz)
 ' "$HOME/standin-tls" u7s-kubelet-standin
 "#;
 
-const KUBELET_CONFIG: &str = "\
-apiVersion: kubelet.config.k8s.io/v1beta1
-kind: KubeletConfiguration
-cgroupDriver: systemd
-staticPodPath: /etc/kubernetes/manifests
-";
-
 fn env_file(uid: u32) -> String {
-    format!(
-        "\
-U7S_KUBEVERSION='v1.30.4'
-U7S_KUBEADMFLAGS=''
-U7S_PLATFORM='k8s-p10'
-U7S_REGISTRY='registry.local'
-U7S_REGISTRY_PLATFORM='registry.local/k8s-p10'
-U7S_FLANNEL_REGISTRY='registry.local/k8s-p10'
-U7S_FLANNEL_TAG=''
-U7S_IMAGES='k8s-p10/pause:3.9'
-U7S_PAUSE_IMAGE='k8s-p10/pause:3.9'
-U7S_UID='{uid}'
-U7S_EXTIP='192.0.2.2'
-U7S_APISERVER_ADVERTISE_ADDRESS='192.0.2.2'
-U7S_APISERVER_BIND_PORT='6443'
-U7S_EXTDEV='host0'
-U7S_CONTROLPLANE='initMaster'
-U7S_APISERVERENDPOINT='192.0.2.2:6443'
-U7S_TOKEN=''
-U7S_CACERTHASH=''
-U7S_CERIFICATEKEY=''
-U7S_SERVICECIDR='10.96.0.0/12'
-U7S_PODNETWORKCIDR='10.244.0.0/16'
-U7S_CNI_PLUGIN='flannel'
-"
-    )
+    u7s::settings::envfile::fixture::text_with(&[
+        ("U7S_KUBEVERSION", "v1.30.4"),
+        ("U7S_UID", &uid.to_string()),
+        ("U7S_EXTIP", "192.0.2.2"),
+        ("U7S_APISERVER_ADVERTISE_ADDRESS", "192.0.2.2"),
+        ("U7S_EXTDEV", "host0"),
+        ("U7S_APISERVERENDPOINT", "192.0.2.2:6443"),
+    ])
 }
 
 /// The host's kubectl (static), resolved through its symlinks.
@@ -144,7 +119,7 @@ fn prepare(root: &Path) -> u32 {
     write_file(
         &home,
         ".local/share/usernetes/_var_lib_kubelet/config.yaml",
-        KUBELET_CONFIG,
+        nspawn::KUBELET_CONFIG,
         0o644,
     );
     chown_tree(&home, ids);

@@ -34,13 +34,6 @@ while True:
 ' u7s-kubelet-standin
 "#;
 
-const KUBELET_CONFIG: &str = "\
-apiVersion: kubelet.config.k8s.io/v1beta1
-kind: KubeletConfiguration
-cgroupDriver: systemd
-staticPodPath: /etc/kubernetes/manifests
-";
-
 fn env_file(uid: u32) -> String {
     u7s::settings::envfile::fixture::text_with(&[
         ("U7S_UID", &uid.to_string()),
@@ -62,7 +55,7 @@ fn prepare(root: &Path) -> u32 {
     write_file(
         &home,
         ".local/share/usernetes/_var_lib_kubelet/config.yaml",
-        KUBELET_CONFIG,
+        nspawn::KUBELET_CONFIG,
         0o644,
     );
     chown_tree(&home, ids);

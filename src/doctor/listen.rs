@@ -2,39 +2,7 @@
 //! and `udp6` of the host's network namespace: rootlesskit's builtin port
 //! driver listens on the host, as u7s-admin, for every forward.
 
-use crate::stack::ports::{PortSpec, Proto};
-
-/// A listening TCP socket or a bound UDP socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Socket {
-    pub port: u16,
-    pub proto: Proto,
-    pub uid: u32,
-}
-
-/// The listening (TCP state 0A) or unconnected (UDP state 07) sockets of a
-/// `/proc/net/*` table. Lines that do not parse are skipped.
-pub fn parse(text: &str, proto: Proto) -> Vec<Socket> {
-    let wanted = match proto {
-        Proto::Tcp => "0A",
-        Proto::Udp => "07",
-    };
-    text.lines()
-        .skip(1)
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            if f.len() < 8 || f[3] != wanted {
-                return None;
-            }
-            let (_, port) = f[1].rsplit_once(':')?;
-            Some(Socket {
-                port: u16::from_str_radix(port, 16).ok()?,
-                proto,
-                uid: f[7].parse().ok()?,
-            })
-        })
-        .collect()
-}
+use crate::stack::ports::{listening_sockets as parse, PortSpec, Proto, Socket};
 
 /// The forwards of `wanted` that no socket of `uid` listens on.
 pub fn missing(wanted: &[PortSpec], sockets: &[Socket], uid: u32) -> Vec<PortSpec> {

@@ -239,26 +239,11 @@ pub fn is_yes(answer: &str) -> bool {
     )
 }
 
-/// Local ports taken in /proc/net/{tcp,tcp6,udp,udp6} text: TCP sockets in
-/// LISTEN state (st 0A), UDP sockets bound and unconnected (st 07), which is
-/// what the port forward would need to bind.
+/// Local ports taken in /proc/net/{tcp,tcp6,udp,udp6} text.
 pub fn ports_in_use(text: &str, proto: Proto) -> Vec<u16> {
-    let wanted = match proto {
-        Proto::Tcp => "0A",
-        Proto::Udp => "07",
-    };
-    text.lines()
-        .skip(1)
-        .filter_map(|line| {
-            let mut fields = line.split_whitespace();
-            let local = fields.nth(1)?;
-            let state = fields.nth(1)?;
-            if state != wanted {
-                return None;
-            }
-            let port = local.rsplit(':').next()?;
-            u16::from_str_radix(port, 16).ok()
-        })
+    crate::stack::ports::listening_sockets(text, proto)
+        .into_iter()
+        .map(|socket| socket.port)
         .collect()
 }
 

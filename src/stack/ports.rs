@@ -288,6 +288,40 @@ pub fn parse_list_ports_json(text: &str) -> Result<Vec<(u64, Option<PortSpec>)>>
     Ok(out)
 }
 
+/// A listening TCP socket or a bound UDP socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Socket {
+    pub port: u16,
+    pub proto: Proto,
+    pub uid: u32,
+}
+
+/// The listening (TCP state 0A) or unconnected (UDP state 07) sockets of a
+/// `/proc/net/{tcp,tcp6,udp,udp6}` table, with their owner: what a port
+/// forward would need to bind, and who holds it. Lines that do not parse
+/// are skipped. (Preflight asks which ports are taken; doctor whose they are.)
+pub fn listening_sockets(text: &str, proto: Proto) -> Vec<Socket> {
+    let wanted = match proto {
+        Proto::Tcp => "0A",
+        Proto::Udp => "07",
+    };
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 8 || f[3] != wanted {
+                return None;
+            }
+            let (_, port) = f[1].rsplit_once(':')?;
+            Some(Socket {
+                port: u16::from_str_radix(port, 16).ok()?,
+                proto,
+                uid: f[7].parse().ok()?,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

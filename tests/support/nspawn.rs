@@ -651,6 +651,15 @@ pub fn tail(text: &str, n: usize) -> String {
 /// u7s-admin's home in the containers, as useradd makes it.
 pub const ADMIN_HOME: &str = "/var/lib/u7s-admin";
 
+/// The kubelet configuration kubeadm would have written, which the
+/// stand-in kubelet reads from u7s-admin's kubelet directory.
+pub const KUBELET_CONFIG: &str = "\
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: systemd
+staticPodPath: /etc/kubernetes/manifests
+";
+
 /// What every systemd-booted test installs into its container root: u7s
 /// as the package lays it out (packaging/install.sh), crio's stand-in and
 /// `kubelet` as the real tools, and the CNI plugins' directory.
