@@ -192,6 +192,46 @@ fn a_symlinked_config_dir_gets_no_file_from_root() {
     assert_tree_changes_are_inits(&h, &tree, &["var/lib/u7s-admin/.config/usernetes"]);
 }
 
+/// After kubeadm join, the used join secrets are written out of the env
+/// files and the kubeadm configuration. A u7s-admin that swaps
+/// `~/.config/usernetes` for a link to a root directory right after
+/// kubeadm gets nothing written there: root's own env file loses the
+/// secrets, u7s-admin's files are written as u7s-admin, refusing the link.
+#[test]
+fn a_config_dir_swapped_after_join_gets_nothing_from_root() {
+    if !require_host() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let h = FlowHost::new("atk-forget");
+    let victim = victim_dir("forget");
+    h.after_kubeadm(&format!(
+        "d=\"$U7S_ROOT/var/lib/u7s-admin/.config\"; mv \"$d/usernetes\" \"$d/usernetes.real\" && ln -s {} \"$d/usernetes\"\n",
+        victim.display()
+    ));
+    let target = snapshot(&[&victim]);
+    let token = "abcdef.0123456789abcdef";
+    let hash = format!("sha256:{}", "6".repeat(64));
+    let mut cmd = h.kubeadm(&[
+        "join",
+        "10.10.0.9:6443",
+        "--token",
+        token,
+        "--discovery-token-ca-cert-hash",
+        &hash,
+        "--ignore-preflight-errors=Port",
+    ]);
+    let out = run_within(&mut cmd, LIMIT).0;
+    assert_refused_step(
+        &out,
+        &["/var/lib/u7s-admin/.config/usernetes", "symbolic link"],
+    );
+    assert_unchanged(&target, &[&victim]);
+    assert!(is_link(&h.path("/var/lib/u7s-admin/.config/usernetes")));
+    let root_env = std::fs::read_to_string(h.path("/etc/podsec/u7s/config/env")).unwrap();
+    assert!(root_env.contains("U7S_TOKEN=''\n"), "{root_env}");
+}
+
 /// Item 3: a link at /etc/kubernetes/audit made root write the audit policy
 /// into any directory. It is written as u7s-admin now, refusing the link.
 #[test]
