@@ -575,6 +575,19 @@ fn doctor_names_each_broken_piece_and_u7s_service_fails_with_the_stack() {
         &["journalctl", "-u", "u7s.service", "--no-pager", "-q"],
         "the rootless stack is down: u7s-rootlesskit.service",
     );
+    // The last words name their unit themselves: journalctl -u finds them
+    // even when journald no longer sees the exited process's cgroup.
+    journal_shows(
+        &c,
+        &[
+            "journalctl",
+            "_UID=0",
+            "OBJECT_SYSTEMD_UNIT=u7s.service",
+            "--no-pager",
+            "-q",
+        ],
+        "the rootless stack is down: u7s-rootlesskit.service",
+    );
     let d = broken(&c, "Service", "u7s.service is failed", accepted);
     assert!(d
         .line("[ERROR Service] ")
