@@ -270,14 +270,15 @@ fn large_message() -> String {
 }
 
 /// The layer u7s logs through: every level keeps its priority, the
-/// identifier is the one given, a multi-line message arrives as it was and
+/// identifier and unit are the ones given, a multi-line message arrives as it was and
 /// a large one arrives whole through a memfd. The events are logged by a copy
 /// of this test binary (INNER set) inside the namespace.
 #[test]
 fn the_journal_layer_keeps_priorities_identifiers_and_large_messages() {
     if std::env::var_os(INNER).is_some() {
         use tracing_subscriber::layer::SubscriberExt;
-        let layer = u7s::journal::layer("u7s-journal-test").expect("journald's socket");
+        let layer = u7s::journal::layer("u7s-journal-test", Some("u7s.service"))
+            .expect("journald's socket");
         let subscriber = tracing_subscriber::registry().with(layer);
         tracing::subscriber::with_default(subscriber, || {
             tracing::error!("{}", large_message());
@@ -323,6 +324,8 @@ fn the_journal_layer_keeps_priorities_identifiers_and_large_messages() {
             e.get("SYSLOG_IDENTIFIER").as_deref(),
             Some("u7s-journal-test")
         );
+        // journalctl -u u7s.service matches it from uid 0 without the cgroup.
+        assert_eq!(e.get("OBJECT_SYSTEMD_UNIT").as_deref(), Some("u7s.service"));
     }
     let large = &entries[0];
     assert!(large.through_memfd, "300 KB did not go through a memfd");
