@@ -136,7 +136,7 @@ fn step_total(stderr: &str) -> usize {
         .lines()
         .filter_map(|l| l.strip_prefix("[1/")?.split_once("] Checking the host"))
         .filter_map(|(n, _)| n.parse().ok())
-        .last()
+        .next_back()
         .unwrap_or_else(|| panic!("no progress line: {stderr}"))
 }
 

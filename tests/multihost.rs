@@ -340,7 +340,7 @@ fn through_haproxy(m: &Machine, count: usize) -> Vec<String> {
 
 fn answered_by(lines: &[String], master: &str) -> bool {
     let want = format!("200 apiserver {}", address(master));
-    lines.iter().any(|l| *l == want)
+    lines.contains(&want)
 }
 
 /// Lines of haproxy's log saying `server` went `state` (UP or DOWN).

@@ -140,9 +140,7 @@ impl Meta {
 
     /// Root's, and nobody else can replace what it holds.
     fn is_trusted_dir(&self) -> bool {
-        self.is_dir()
-            && self.uid == 0
-            && (self.mode & 0o022 == 0 || self.mode & libc::S_ISVTX as u32 != 0)
+        self.is_dir() && self.uid == 0 && (self.mode & 0o022 == 0 || self.mode & libc::S_ISVTX != 0)
     }
 
     /// Writable by group or others.

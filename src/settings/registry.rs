@@ -85,9 +85,7 @@ pub(crate) fn valid_host(h: &str) -> bool {
                 && !l.starts_with('-')
                 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
-        && port.map_or(true, |p| {
-            p.parse::<u16>().is_ok_and(|n| n > 0) && !p.starts_with('0')
-        })
+        && port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0) && !p.starts_with('0'))
 }
 
 pub(crate) fn valid_path(p: &str) -> bool {
@@ -131,7 +129,7 @@ impl Registry {
                     Some((h, p)) => (h, Some(p)),
                     None => (given, None),
                 };
-                if !valid_host(h) || !path.map_or(true, valid_path) {
+                if !valid_host(h) || !path.is_none_or(valid_path) {
                     bail!("{}", crate::tr!("registry-bad", format!("{given:?}")));
                 }
                 let platform = match (path, platform_env) {

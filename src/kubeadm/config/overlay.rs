@@ -366,10 +366,8 @@ pub fn overlay(
         let kubeadm = doc.api_version.starts_with("kubeadm.k8s.io/");
         let v = &mut doc.value;
         match kind.as_str() {
-            _ if input.role != Role::InitMaster => {
-                if kubeadm && kind == KIND_JOIN {
-                    edit_join(&mut ed, v, &kind, input)?;
-                }
+            _ if input.role != Role::InitMaster && kubeadm && kind == KIND_JOIN => {
+                edit_join(&mut ed, v, &kind, input)?;
             }
             KIND_INIT if kubeadm => edit_init(&mut ed, v, &kind, &ours)?,
             KIND_CLUSTER if kubeadm => edit_cluster(&mut ed, v, &kind, &ours, api)?,

@@ -95,13 +95,13 @@ fn strip_flags<'a>(args: &[&'a str], set: &FlagSet) -> Vec<&'a str> {
             && !s.contains('=')
             && set
                 .lookup(&s[2..])
-                .map_or(true, |f| f.kind.no_opt_default().is_none());
+                .is_none_or(|f| f.kind.no_opt_default().is_none());
         let short_takes_value = s.starts_with('-')
             && !s.contains('=')
             && s.len() == 2
             && set
                 .lookup_short(s.as_bytes()[1])
-                .map_or(true, |f| f.kind.no_opt_default().is_none());
+                .is_none_or(|f| f.kind.no_opt_default().is_none());
         if long_takes_value || short_takes_value {
             if args.len() - i == 0 {
                 break;
