@@ -365,9 +365,15 @@ pub fn overlay(
         let kind = doc.kind.clone();
         let kubeadm = doc.api_version.starts_with("kubeadm.k8s.io/");
         let v = &mut doc.value;
+        // Joins edit only their JoinConfiguration: the first arm must catch
+        // every kind for them (collapsing its `if` into the guard, as clippy
+        // suggests, lets a join's ClusterConfiguration fall to the arms below).
+        #[allow(clippy::collapsible_match)]
         match kind.as_str() {
-            _ if input.role != Role::InitMaster && kubeadm && kind == KIND_JOIN => {
-                edit_join(&mut ed, v, &kind, input)?;
+            _ if input.role != Role::InitMaster => {
+                if kubeadm && kind == KIND_JOIN {
+                    edit_join(&mut ed, v, &kind, input)?;
+                }
             }
             KIND_INIT if kubeadm => edit_init(&mut ed, v, &kind, &ours)?,
             KIND_CLUSTER if kubeadm => edit_cluster(&mut ed, v, &kind, &ours, api)?,
