@@ -6,9 +6,12 @@
 //! sealed memfd. journald adds the unit itself (`_SYSTEMD_UNIT`), so
 //! `journalctl -u <unit>` finds it, but it reads that from /proc/<pid>/cgroup
 //! when the datagram arrives: the last words of a process that exits right
-//! after them (u7s.service failing) can lose it. A system unit's root process
-//! therefore also names its unit in `OBJECT_SYSTEMD_UNIT`, which
-//! `journalctl -u` matches for messages from uid 0.
+//! after them (u7s.service failing, `u7s kubelet` refusing to start) can lose
+//! it. So each process names its own unit as well: a system unit's root
+//! process in `OBJECT_SYSTEMD_UNIT`, which `journalctl -u` matches for
+//! messages from uid 0, and a user unit's process in
+//! `OBJECT_SYSTEMD_USER_UNIT`, which `--user-unit` and
+//! [`crate::systemd::journal_command`] match for messages from its uid.
 
 use std::os::unix::fs::MetadataExt;
 
@@ -41,15 +44,31 @@ pub fn priorities() -> PriorityMappings {
     }
 }
 
-/// The system unit (`u7s.service`) a process of `uid` runs in, from the text
-/// of its /proc/self/cgroup: the last `.service` in the unified (`0::`) or
-/// systemd (`name=systemd`) hierarchy. None for a user manager's units (under
-/// `user@<uid>.service`), for any uid but 0 (journalctl trusts the field only
-/// from root), and outside a service.
-pub fn system_unit_of(cgroup: &str, uid: u32) -> Option<String> {
-    if uid != 0 {
-        return None;
+/// The unit a process runs in, as the field that names it to journalctl.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnUnit {
+    /// `OBJECT_SYSTEMD_UNIT`: a system unit (`u7s.service`), run as root.
+    System(String),
+    /// `OBJECT_SYSTEMD_USER_UNIT`: a unit of a user manager
+    /// (`u7s-kubelet.service` under `user@<uid>.service`).
+    User(String),
+}
+
+impl OwnUnit {
+    fn field(&self) -> (&'static str, &str) {
+        match self {
+            OwnUnit::System(unit) => ("OBJECT_SYSTEMD_UNIT", unit),
+            OwnUnit::User(unit) => ("OBJECT_SYSTEMD_USER_UNIT", unit),
+        }
     }
+}
+
+/// The unit a process of `uid` runs in, from the text of its
+/// /proc/self/cgroup: the innermost `.service` of the unified (`0::`) or
+/// systemd (`name=systemd`) hierarchy; a user unit when it lies under
+/// `user@<n>.service`. None outside a service, and for a system unit of
+/// any uid but 0 (journalctl trusts that field only from root).
+pub fn unit_of(cgroup: &str, uid: u32) -> Option<OwnUnit> {
     // The unified hierarchy first: under systemd-nspawn on a hybrid host the
     // container's systemd keeps its units there, while `name=systemd` is the
     // host's and shows "/".
@@ -65,37 +84,47 @@ pub fn system_unit_of(cgroup: &str, uid: u32) -> Option<String> {
             wanted.then_some(path)
         })
     };
-    let paths = [path_in(true), path_in(false)];
-    paths.into_iter().flatten().find_map(unit_in)
+    [path_in(true), path_in(false)]
+        .into_iter()
+        .flatten()
+        .find_map(|path| unit_in(path, uid))
 }
 
-/// The innermost system `.service` of a cgroup path; None under a user manager.
-fn unit_in(path: &str) -> Option<String> {
-    if path.split('/').any(|part| part.starts_with("user@")) {
-        return None;
+fn unit_in(path: &str, uid: u32) -> Option<OwnUnit> {
+    let service = |part: &&&str| part.len() > ".service".len() && part.ends_with(".service");
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts.iter().position(|part| part.starts_with("user@")) {
+        Some(manager) => parts[manager + 1..]
+            .iter()
+            .rev()
+            .find(service)
+            .map(|unit| OwnUnit::User(unit.to_string())),
+        None if uid == 0 => parts
+            .iter()
+            .rev()
+            .find(service)
+            .map(|unit| OwnUnit::System(unit.to_string())),
+        None => None,
     }
-    path.rsplit('/')
-        .find(|part| part.len() > ".service".len() && part.ends_with(".service"))
-        .map(str::to_owned)
 }
 
 /// A tracing layer that sends every event to journald's socket
-/// (`/run/systemd/journal/socket`) as `identifier`, naming `unit` when this
-/// is a system unit's root process; an error when nothing listens there.
-pub fn layer(identifier: &str, unit: Option<&str>) -> std::io::Result<tracing_journald::Layer> {
+/// (`/run/systemd/journal/socket`) as `identifier`, naming `unit` (the one
+/// this process runs in); an error when nothing listens there.
+pub fn layer(identifier: &str, unit: Option<&OwnUnit>) -> std::io::Result<tracing_journald::Layer> {
     let layer = tracing_journald::Layer::new()?
         .with_syslog_identifier(identifier.to_owned())
         .with_priority_mappings(priorities());
     Ok(match unit {
-        Some(unit) => layer.with_custom_fields([("OBJECT_SYSTEMD_UNIT", unit)]),
+        Some(unit) => layer.with_custom_fields([unit.field()]),
         None => layer,
     })
 }
 
-/// The system unit this process runs in (see [`system_unit_of`]).
-pub fn own_system_unit() -> Option<String> {
+/// The unit this process runs in (see [`unit_of`]).
+pub fn own_unit() -> Option<OwnUnit> {
     let cgroup = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-    system_unit_of(&cgroup, nix::unistd::geteuid().as_raw())
+    unit_of(&cgroup, nix::unistd::geteuid().as_raw())
 }
 
 #[cfg(test)]
@@ -110,33 +139,47 @@ mod tests {
         assert_eq!(digits, ['3', '4', '6', '7', '7']);
     }
 
-    #[test]
-    fn a_root_process_of_a_system_unit_names_it() {
-        let v2 = "0::/system.slice/u7s.service\n";
-        assert_eq!(system_unit_of(v2, 0).as_deref(), Some("u7s.service"));
-        let v1 = "4:memory:/system.slice/x.service\n1:name=systemd:/system.slice/u7s.service\n";
-        assert_eq!(system_unit_of(v1, 0).as_deref(), Some("u7s.service"));
-        let delegated = "0::/system.slice/u7s.service/supervisor\n";
-        assert_eq!(system_unit_of(delegated, 0).as_deref(), Some("u7s.service"));
-        // systemd-nspawn on a hybrid host: the host's v1 line comes first and is "/".
-        let nspawn = "9:name=systemd:/\n4:memory:/\n0::/system.slice/u7s.service\n";
-        assert_eq!(system_unit_of(nspawn, 0).as_deref(), Some("u7s.service"));
+    fn system(unit: &str) -> Option<OwnUnit> {
+        Some(OwnUnit::System(unit.into()))
+    }
+
+    fn user(unit: &str) -> Option<OwnUnit> {
+        Some(OwnUnit::User(unit.into()))
     }
 
     #[test]
-    fn user_units_other_uids_and_shells_name_nothing() {
-        let user = "0::/user.slice/user-999.slice/user@999.service/app.slice/u7s-kubelet.service\n";
-        assert_eq!(system_unit_of(user, 0), None);
-        assert_eq!(system_unit_of("0::/system.slice/u7s.service\n", 999), None);
+    fn a_root_process_of_a_system_unit_names_it() {
+        let v2 = "0::/system.slice/u7s.service\n";
+        assert_eq!(unit_of(v2, 0), system("u7s.service"));
+        let v1 = "4:memory:/system.slice/x.service\n1:name=systemd:/system.slice/u7s.service\n";
+        assert_eq!(unit_of(v1, 0), system("u7s.service"));
+        let delegated = "0::/system.slice/u7s.service/supervisor\n";
+        assert_eq!(unit_of(delegated, 0), system("u7s.service"));
+        // systemd-nspawn on a hybrid host: the host's v1 line comes first and is "/".
+        let nspawn = "9:name=systemd:/\n4:memory:/\n0::/system.slice/u7s.service\n";
+        assert_eq!(unit_of(nspawn, 0), system("u7s.service"));
+    }
+
+    #[test]
+    fn a_user_managers_unit_is_a_user_unit_for_any_uid() {
+        let kubelet =
+            "0::/user.slice/user-999.slice/user@999.service/app.slice/u7s-kubelet.service\n";
+        assert_eq!(unit_of(kubelet, 999), user("u7s-kubelet.service"));
+        assert_eq!(unit_of(kubelet, 0), user("u7s-kubelet.service"));
+        // The manager itself is no unit of its own.
+        let manager = "0::/user.slice/user-999.slice/user@999.service/init.scope\n";
+        assert_eq!(unit_of(manager, 999), None);
+    }
+
+    #[test]
+    fn other_uids_sessions_and_the_root_cgroup_name_nothing() {
+        assert_eq!(unit_of("0::/system.slice/u7s.service\n", 999), None);
         assert_eq!(
-            system_unit_of("0::/user.slice/user-0.slice/session-3.scope\n", 0),
+            unit_of("0::/user.slice/user-0.slice/session-3.scope\n", 0),
             None
         );
-        assert_eq!(system_unit_of("0::/\n", 0), None);
-        assert_eq!(
-            system_unit_of("4:memory:/system.slice/u7s.service\n", 0),
-            None
-        );
-        assert_eq!(system_unit_of("0::/system.slice/.service\n", 0), None);
+        assert_eq!(unit_of("0::/\n", 0), None);
+        assert_eq!(unit_of("4:memory:/system.slice/u7s.service\n", 0), None);
+        assert_eq!(unit_of("0::/system.slice/.service\n", 0), None);
     }
 }

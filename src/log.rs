@@ -100,9 +100,7 @@ pub fn init(applet: &str, verbosity: u8) {
     // Under systemd, keep each message's priority in the journal.
     if crate::journal::stderr_is_journal() {
         use tracing_subscriber::layer::SubscriberExt;
-        if let Ok(layer) =
-            crate::journal::layer(applet, crate::journal::own_system_unit().as_deref())
-        {
+        if let Ok(layer) = crate::journal::layer(applet, crate::journal::own_unit().as_ref()) {
             let filter = tracing_subscriber::filter::LevelFilter::from_level(level_for(verbosity));
             let subscriber = tracing_subscriber::registry().with(layer).with(filter);
             if tracing::subscriber::set_global_default(subscriber).is_ok() {

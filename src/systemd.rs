@@ -131,11 +131,16 @@ pub fn find(units: &[UnitState], id: &str) -> UnitState {
 /// to root: systemd keeps a system user's user-unit logs in the system
 /// journal, where `journalctl --user -M user@` cannot open them and
 /// `--user-unit` matches the caller's own uid only. Both the unit's output
-/// (`_SYSTEMD_USER_UNIT`) and its user manager's words about it (`USER_UNIT`:
-/// started, failed, restarting) are shown. Verified under systemd 252
-/// (tests/doctor_systemd.rs).
+/// (`_SYSTEMD_USER_UNIT`), its user manager's words about it (`USER_UNIT`:
+/// started, failed, restarting) and the last words of a u7s applet that
+/// exited before journald read its cgroup (`OBJECT_SYSTEMD_USER_UNIT`, which
+/// the applet sets itself: `crate::journal`) are shown. Verified under
+/// systemd 252 (tests/doctor_systemd.rs).
 pub fn journal_command(uid: u32, unit: &str) -> String {
-    format!("journalctl _UID={uid} _SYSTEMD_USER_UNIT={unit} + _UID={uid} USER_UNIT={unit}")
+    format!(
+        "journalctl _UID={uid} _SYSTEMD_USER_UNIT={unit} + _UID={uid} USER_UNIT={unit} \
+         + _UID={uid} OBJECT_SYSTEMD_USER_UNIT={unit}"
+    )
 }
 
 /// `sd_notify` for a `Type=notify` service: the socket systemd named in
@@ -255,7 +260,8 @@ NRestarts=0
     fn the_journal_command_matches_the_unit_and_its_manager_for_that_uid() {
         assert_eq!(
             journal_command(997, "u7s-kubelet.service"),
-            "journalctl _UID=997 _SYSTEMD_USER_UNIT=u7s-kubelet.service + _UID=997 USER_UNIT=u7s-kubelet.service"
+            "journalctl _UID=997 _SYSTEMD_USER_UNIT=u7s-kubelet.service + _UID=997 USER_UNIT=u7s-kubelet.service \
+             + _UID=997 OBJECT_SYSTEMD_USER_UNIT=u7s-kubelet.service"
         );
     }
 

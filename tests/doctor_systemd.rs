@@ -562,6 +562,33 @@ fn doctor_names_each_broken_piece_and_u7s_service_fails_with_the_stack() {
         accepted,
     );
     assert!(d.line("[ERROR RootlessKit] ").is_some(), "{}", d.stdout);
+    // A u7s applet of a user unit that exits on an error at once (as
+    // `u7s kubelet` does without rootlesskit) names its unit in its last
+    // words, and the journal command doctor prints finds them by it.
+    let probe = c.exec(&[
+        "systemd-run",
+        "-M",
+        "u7s-admin@",
+        "--user",
+        "--unit=u7s-probe.service",
+        "--wait",
+        "--quiet",
+        "--",
+        "/usr/libexec/podsec/u7s/bin/nsenter_u7s",
+        "true",
+    ]);
+    assert!(!probe.status.success(), "{}", text(&probe.stderr));
+    journal_shows(
+        &c,
+        &[
+            "journalctl",
+            &format!("_UID={uid}"),
+            "OBJECT_SYSTEMD_USER_UNIT=u7s-probe.service",
+            "--no-pager",
+            "-q",
+        ],
+        "is not running",
+    );
     wait_until(&c, "u7s.service to fail", Duration::from_secs(20), || {
         text(&c.exec(&["systemctl", "is-failed", "u7s.service"]).stdout).trim() == "failed"
     });

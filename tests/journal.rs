@@ -277,8 +277,11 @@ fn large_message() -> String {
 fn the_journal_layer_keeps_priorities_identifiers_and_large_messages() {
     if std::env::var_os(INNER).is_some() {
         use tracing_subscriber::layer::SubscriberExt;
-        let layer = u7s::journal::layer("u7s-journal-test", Some("u7s.service"))
-            .expect("journald's socket");
+        let layer = u7s::journal::layer(
+            "u7s-journal-test",
+            Some(&u7s::journal::OwnUnit::System("u7s.service".into())),
+        )
+        .expect("journald's socket");
         let subscriber = tracing_subscriber::registry().with(layer);
         tracing::subscriber::with_default(subscriber, || {
             tracing::error!("{}", large_message());
