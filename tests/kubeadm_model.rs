@@ -612,6 +612,64 @@ fn preflight_refuses_leftovers_of_an_earlier_cluster() {
     }
 }
 
+/// The attack tests' hook (`after_success=`, nothing kubeadm has): a script
+/// run with `sh` after a successful init, with `U7S_ROOT` naming the root
+/// prefix, and only then; a failing script fails the call with the model's
+/// own line, so an attack that did not happen cannot pass unnoticed.
+#[test]
+fn the_after_success_hook_runs_after_a_successful_init_only() {
+    let (version, api) = VERSIONS[VERSIONS.len() - 1];
+    let l = lab("hook", version);
+    let h = l.host("node");
+    let hook = l.base.join("hook.sh");
+    // What the script saw: the root prefix, and kubeadm's files already there.
+    std::fs::write(
+        &hook,
+        "echo \"$U7S_ROOT\" > \"$U7S_ROOT/hook-ran\"\n[ -f \"$U7S_ROOT/etc/kubernetes/admin.conf\" ]\n",
+    )
+    .unwrap();
+    l.model
+        .configure(&h, &[("after_success", hook.to_str().unwrap())]);
+    let ports = "--ignore-preflight-errors=Port-6443,Port-10250,Port-10257,Port-10259,Port-2379,Port-2380,IsPrivilegedUser";
+    // A refused init runs no hook.
+    let out = l.run(&h, "node", &["init", "--config", "/missing.yaml", ports]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(!h.join("hook-ran").exists(), "the hook ran after a failure");
+    l.write(
+        &h,
+        "/init.yaml",
+        &init_config(api, version, "10.10.0.5", "10.10.0.5:6443"),
+    );
+    let out = l.run(&h, "node", &["init", "--config", "/init.yaml", ports]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(h.join("hook-ran")).unwrap(),
+        format!("{}\n", h.display())
+    );
+    // A script that fails fails the call, naming the hook.
+    let l2 = lab("hook-fails", version);
+    let h2 = l2.host("node");
+    let failing = l2.base.join("hook.sh");
+    std::fs::write(&failing, "exit 3\n").unwrap();
+    l2.model
+        .configure(&h2, &[("after_success", failing.to_str().unwrap())]);
+    l2.write(
+        &h2,
+        "/init.yaml",
+        &init_config(api, version, "10.10.0.5", "10.10.0.5:6443"),
+    );
+    let out = l2.run(&h2, "node", &["init", "--config", "/init.yaml", ports]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.ends_with(&format!(
+            "kubeadm-model: the after_success hook {} failed: exit status: 3\n",
+            failing.display()
+        )),
+        "{err}"
+    );
+}
+
 /// Each call is recorded: where it ran and with what.
 #[test]
 fn calls_are_recorded_with_their_argv_and_exit() {

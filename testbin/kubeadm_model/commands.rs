@@ -19,8 +19,8 @@ pub fn run(model: &Model, record: &mut Record, args: &[String]) -> Result<()> {
     };
     match parsed.path() {
         "version" => version(model, &parsed),
-        "init" => init(model, record, &parsed),
-        "join" => join(model, record, &parsed),
+        "init" => init(model, record, &parsed).and_then(|()| after_success(model)),
+        "join" => join(model, record, &parsed).and_then(|()| after_success(model)),
         "reset" => reset(model, record, &parsed),
         "config images list" => images_list(model, &parsed),
         "config images pull" => images_pull(model, record, &parsed),
@@ -32,6 +32,11 @@ pub fn run(model: &Model, record: &mut Record, args: &[String]) -> Result<()> {
         "init phase upload-certs" => upload_certs_phase(model, record, &parsed),
         other => Err(error::not_modeled(format!("kubeadm {other}"))),
     }
+}
+
+/// The test hook after a successful init or join (`after_success=`).
+fn after_success(model: &Model) -> Result<()> {
+    model.after_success().map_err(Failure::Model)
 }
 
 fn version(model: &Model, parsed: &Parsed) -> Result<()> {

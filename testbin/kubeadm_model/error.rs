@@ -30,6 +30,8 @@ pub enum Failure {
     Kubeadm { message: String, kind: Kind },
     /// Something the model refuses because it does not model it.
     NotModeled(String),
+    /// The model's own trouble, not kubeadm's (a test hook that failed).
+    Model(String),
     /// Leave with this code, the output already printed (help after a
     /// parent command without a subcommand).
     Exit(i32),

@@ -36,6 +36,13 @@
 //!   pulls fail for an image it lacks; copied or linked as `skopeo` or
 //!   `crictl` beside the conf, the binary answers `skopeo list-tags` and
 //!   `crictl pull` from it (records in `<records>/skopeo`, `<records>/crictl`).
+//! - `after_success=/script` (a test hook, nothing kubeadm has): after a
+//!   successful `init` or `join`, `sh /script` runs as the caller, in its
+//!   namespaces, with `U7S_ROOT` set to the root prefix: what a compromised
+//!   u7s-admin does the moment kubeadm has written its files
+//!   (tests/attack_files.rs). A failing script fails the call (exit 1, a
+//!   `kubeadm-model:` line), so an attack that did not happen cannot pass
+//!   for one that was fended off.
 //!
 //! # The cluster directory: the cross-host interface
 //!
@@ -145,6 +152,10 @@ fn report(failure: Failure, verbosity: i64) -> i32 {
     match failure {
         Failure::NotModeled(what) => {
             eprintln!("kubeadm-model: not modeled: {what}");
+            1
+        }
+        Failure::Model(what) => {
+            eprintln!("kubeadm-model: {what}");
             1
         }
         Failure::Exit(code) => code,

@@ -19,6 +19,9 @@ pub struct Model {
     pub hostname: Option<String>,
     /// The registry's contents (`registry.rs`), if there is one.
     pub registry: Option<PathBuf>,
+    /// A test hook, not kubeadm: a script run with `sh` after a successful
+    /// `init` or `join` (see [`Model::after_success`]).
+    pub after_success: Option<PathBuf>,
 }
 
 fn parse_conf(text: &str) -> BTreeMap<String, String> {
@@ -72,6 +75,10 @@ impl Model {
                 .get("registry")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
+            after_success: conf
+                .get("after_success")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
         })
     }
 
@@ -81,6 +88,33 @@ impl Model {
         match p.strip_prefix('/') {
             Some(rest) => self.root.join(rest),
             None => PathBuf::from(p),
+        }
+    }
+
+    /// Runs the test hook `after_success=SCRIPT` (main.rs says why): `sh
+    /// SCRIPT` as the caller, with `U7S_ROOT` set to the root prefix; its
+    /// failure is an error.
+    pub fn after_success(&self) -> Result<(), String> {
+        let Some(script) = &self.after_success else {
+            return Ok(());
+        };
+        let status = std::process::Command::new("sh")
+            .arg(script)
+            .env("U7S_ROOT", &self.root)
+            .status()
+            .map_err(|e| {
+                format!(
+                    "cannot run the after_success hook {}: {e}",
+                    script.display()
+                )
+            })?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the after_success hook {} failed: {status}",
+                script.display()
+            ))
         }
     }
 
