@@ -11,9 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
-use support::flowhost::{host_tree, use_recorded_tools, RECORDED_TOOLS, RECORDER};
-use support::hosttree::*;
-use support::kubeadm_model::{self, KubeadmModel, VERSIONS};
+use support::flowhost::{FlowHost, RECORDER};
+use support::kubeadm_model::{self, VERSIONS};
 use support::*;
 
 /// The flows share the real rootlesskit and u7s-admin's files: one at a time.
@@ -22,91 +21,24 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// The release the single-version tests run with.
 const NEWEST: &str = "v1.31.2";
 
-/// systemctl: records; starting u7s.target leaves what the stack's start
-/// leaves: crio's socket, and what the child-side setup makes inside (the
-/// /run/crio/crio.sock link, and /var/lib/kubelet bound from u7s-admin's
-/// data dir: here a link to it).
-const SYSTEMCTL: &str = r#"#!/bin/sh
-echo "$*" >> "$U7S_TEST_RECORDS/systemctl"
-case "$*" in
-*"start u7s.target"*)
-    r="$U7S_ROOT"
-    mkdir -p "$r/run/user/$U7S_TEST_UID/usernetes/crio" "$r/run/crio"
-    : > "$r/run/user/$U7S_TEST_UID/usernetes/crio/crio.sock"
-    ln -sfn "../user/$U7S_TEST_UID/usernetes/crio/crio.sock" "$r/run/crio/crio.sock"
-    for p in .local .local/share .local/share/usernetes .local/share/usernetes/_var_lib_kubelet; do
-        d="$r/var/lib/u7s-admin/$p"
-        [ -d "$d" ] || { mkdir "$d" && chown "$U7S_TEST_UID:$U7S_TEST_GID" "$d"; }
-    done
-    [ -L "$r/var/lib/kubelet" ] || ln -s u7s-admin/.local/share/usernetes/_var_lib_kubelet "$r/var/lib/kubelet" ;;
-esac
-exit 0
-"#;
+/// A flow host (support::flowhost) with the kubeadm model of one release.
+struct Host(FlowHost);
 
-struct Host {
-    tree: HostTree,
-    records: PathBuf,
-    stubs: Tree,
-    model: KubeadmModel,
+impl std::ops::Deref for Host {
+    type Target = FlowHost;
+    fn deref(&self) -> &FlowHost {
+        &self.0
+    }
 }
 
 fn host(tag: &str, version: &str) -> Host {
     // Someone else's subordinate range already there: u7s-admin's goes after it.
-    let tree = host_tree(tag, "alice:100000:65536\n");
-    let stubs = Tree::new(&format!("stubs-{tag}"));
-    stubs.script("systemctl", SYSTEMCTL);
-    for name in RECORDED_TOOLS {
-        stubs.script(name, RECORDER);
-    }
-    let records = stubs.open_dir("records");
-    let model = KubeadmModel::install(
-        &stubs.root.join("stubs"),
-        version,
-        &tree.root,
-        &records,
-        &stubs.root.join("cluster"),
-    );
-    Host {
-        tree,
-        records,
-        stubs,
-        model,
-    }
+    Host(FlowHost::of_release(tag, version, "alice:100000:65536\n"))
 }
 
 impl Host {
     fn kubeadm(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_u7s"));
-        cmd.arg("kubeadm").args(args);
-        self.configure(&mut cmd, rootlesskit());
-        run(&mut cmd)
-    }
-
-    /// The environment that points u7s at this host tree and its stand-ins.
-    /// No U7S_KUBEVERSION: u7s asks the model for its version.
-    fn configure(&self, cmd: &mut Command, rk: &Rootlesskit) {
-        without_u7s_env(cmd);
-        for (key, _) in std::env::vars() {
-            if key.starts_with("KUBEADM_MODEL_") {
-                cmd.env_remove(key);
-            }
-        }
-        let stub = |name: &str| self.stubs.root.join("stubs").join(name);
-        let a = admin();
-        cmd.env("U7S_ROOT", &self.tree.root)
-            .env("U7S_ROOTLESSKIT_STATE_DIR", &rk.state_dir)
-            .env("U7S_TEST_RECORDS", &self.records)
-            .env("U7S_TEST_UID", a.uid.to_string())
-            .env("U7S_TEST_GID", a.gid.to_string())
-            .env("U7S_KUBEADM", self.model.program())
-            .env("U7S_SKOPEO", self.model.dir.join("skopeo"))
-            .env("U7S_CRICTL", self.model.dir.join("crictl"))
-            .env("U7S_SYSTEMCTL", stub("systemctl"));
-        use_recorded_tools(cmd, &self.stubs.root.join("stubs"));
-    }
-
-    fn path(&self, abs: &str) -> PathBuf {
-        self.tree.root.join(abs.trim_start_matches('/'))
+        run(&mut self.0.kubeadm(args))
     }
 
     fn record(&self, tool: &str) -> String {

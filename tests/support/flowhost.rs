@@ -1,45 +1,44 @@
 //! A host for running `u7s kubeadm init|join|reset` for real, as root, on a
 //! tree under `U7S_ROOT` with the real rootlesskit namespaces of u7s-admin:
 //! the tree's directories are 0755 (a child dropped to u7s-admin must reach
-//! it), and stand-ins replace kubeadm, systemctl and the node tools.
+//! it), the kubeadm model (testbin/kubeadm_model, also as skopeo and crictl)
+//! replaces kubeadm, and stand-ins replace systemctl and the node tools.
 //!
-//! The stand-in kubeadm writes what kubeadm writes inside the namespaces (as
-//! u7s-admin), then runs `$U7S_TEST_RECORDS/after-kubeadm.sh` if the test
-//! put one there: what a compromised u7s-admin would do next.
+//! The model writes what kubeadm writes inside the namespaces (as
+//! u7s-admin) and refuses what kubeadm refuses; [`FlowHost::after_kubeadm`]
+//! has it run a script right after a successful init or join: what a
+//! compromised u7s-admin would do next.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::hosttree::*;
+use super::kubeadm_model::{self, JoinSecrets, KubeadmModel};
 use super::*;
 
-const KUBEADM: &str = r#"#!/bin/sh
-[ "$1" = version ] && { echo v1.30.5; exit 0; }
-[ "$1 $2 $3" = "config images list" ] && { echo registry.altlinux.org/k8s-p10/pause:3.9; exit 0; }
-case "$1" in
-init|join)
-    config="$3"
-    [ -r "$U7S_ROOT$config" ] || { echo "cannot read $config" >&2; exit 9; }
-    k="$U7S_ROOT/etc/kubernetes"
-    mkdir -p "$k/pki/etcd" "$k/manifests" || exit 7
-    echo cert > "$k/pki/ca.crt"; echo key > "$k/pki/ca.key"; chmod 600 "$k/pki/ca.key"
-    printf 'apiVersion: v1\nkind: Config\nclusters:\n- name: u7s\n  cluster: {server: "https://10.10.0.5:6443"}\nusers:\n- name: kubernetes-admin\n  user: {client-certificate-data: QQ==}\ncontexts: []\n' > "$k/admin.conf"
-    chmod 600 "$k/admin.conf"
-    printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube-apiserver\nspec:\n  containers:\n  - name: kube-apiserver\n    command:\n    - kube-apiserver\n' > "$k/manifests/kube-apiserver.yaml"
-    [ -f "$U7S_TEST_RECORDS/after-kubeadm.sh" ] && sh "$U7S_TEST_RECORDS/after-kubeadm.sh"
-    ;;
-esac
-exit 0
-"#;
+/// The release a [`FlowHost::new`] host's kubeadm models (the flows'
+/// version tests use [`FlowHost::of_release`] with each of
+/// `kubeadm_model::VERSIONS`).
+pub const RELEASE: &str = "v1.30.5";
 
-const SYSTEMCTL: &str = r#"#!/bin/sh
+/// systemctl: records; starting u7s.target leaves what the stack's start
+/// leaves: crio's socket, and what the child-side setup makes inside (the
+/// /run/crio/crio.sock link, and /var/lib/kubelet bound from u7s-admin's
+/// data dir: here a link to it).
+pub const SYSTEMCTL: &str = r#"#!/bin/sh
+echo "$*" >> "$U7S_TEST_RECORDS/systemctl"
 case "$*" in
 *"start u7s.target"*)
-    mkdir -p "$U7S_ROOT/run/user/$U7S_TEST_UID/usernetes/crio"
-    : > "$U7S_ROOT/run/user/$U7S_TEST_UID/usernetes/crio/crio.sock"
-    mkdir -p "$U7S_ROOT/run/crio"
-    ln -sfn "../user/$U7S_TEST_UID/usernetes/crio/crio.sock" "$U7S_ROOT/run/crio/crio.sock" ;;
+    r="$U7S_ROOT"
+    mkdir -p "$r/run/user/$U7S_TEST_UID/usernetes/crio" "$r/run/crio"
+    : > "$r/run/user/$U7S_TEST_UID/usernetes/crio/crio.sock"
+    ln -sfn "../user/$U7S_TEST_UID/usernetes/crio/crio.sock" "$r/run/crio/crio.sock"
+    for p in .local .local/share .local/share/usernetes .local/share/usernetes/_var_lib_kubelet; do
+        d="$r/var/lib/u7s-admin/$p"
+        [ -d "$d" ] || { mkdir "$d" && chown "$U7S_TEST_UID:$U7S_TEST_GID" "$d"; }
+    done
+    [ -L "$r/var/lib/kubelet" ] || ln -s u7s-admin/.local/share/usernetes/_var_lib_kubelet "$r/var/lib/kubelet" ;;
 esac
 exit 0
 "#;
@@ -101,76 +100,75 @@ pub fn host_tree(tag: &str, subids: &str) -> HostTree {
     tree
 }
 
-/// skopeo and crictl: the kubeadm model called by those names, with a
-/// registry that has the pause image and the CNI images.
-fn registry_tools(stubs: &Tree, root: &Path, records: &Path) {
-    let dir = stubs.root.join("stubs");
-    let model = dir.join("kubeadm-model");
-    std::fs::copy(env!("CARGO_BIN_EXE_kubeadm-model"), &model).unwrap();
-    std::fs::set_permissions(&model, std::fs::Permissions::from_mode(0o755)).unwrap();
-    for tool in ["skopeo", "crictl"] {
-        std::os::unix::fs::symlink("kubeadm-model", dir.join(tool)).unwrap();
-    }
-    let registry = dir.join("registry");
-    std::fs::write(
-        &registry,
-        format!("*/pause 3.9\n{}", super::kubeadm_model::CNI_IMAGES),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("kubeadm-model.conf"),
-        format!(
-            "version=v1.30.5\nroot={}\nrecords={}\nregistry={}\n",
-            root.display(),
-            records.display(),
-            registry.display()
-        ),
-    )
-    .unwrap();
-}
-
 pub struct FlowHost {
     pub tree: HostTree,
     pub records: PathBuf,
     pub stubs: Tree,
+    pub model: KubeadmModel,
 }
 
 impl FlowHost {
     /// A p10 host with eth0 10.10.0.5/24, u7s-admin (this machine's uid),
-    /// lingering, delegation, /dev/net/tun, and nothing of a cluster yet.
+    /// lingering, delegation, /dev/net/tun, nothing of a cluster yet, and
+    /// kubeadm of [`RELEASE`].
     pub fn new(tag: &str) -> FlowHost {
-        let tree = host_tree(tag, "");
+        FlowHost::of_release(tag, RELEASE, "")
+    }
+
+    /// The host of [`host_tree`] (`subids` as /etc/subuid and /etc/subgid)
+    /// with the kubeadm model of `version`, recording into `records`, its
+    /// cluster (what the API server would hold) in the stubs' `cluster`.
+    pub fn of_release(tag: &str, version: &str, subids: &str) -> FlowHost {
+        let tree = host_tree(tag, subids);
         let stubs = Tree::new(&format!("stubs-{tag}"));
-        stubs.script("kubeadm", KUBEADM);
         stubs.script("systemctl", SYSTEMCTL);
         for name in RECORDED_TOOLS {
             stubs.script(name, RECORDER);
         }
         let records = stubs.open_dir("records");
-        registry_tools(&stubs, &tree.root, &records);
+        let model = KubeadmModel::install(
+            &stubs.root.join("stubs"),
+            version,
+            &tree.root,
+            &records,
+            &stubs.root.join("cluster"),
+        );
         FlowHost {
             tree,
             records,
             stubs,
+            model,
         }
+    }
+
+    /// The environment that points u7s at this host tree and its stand-ins.
+    /// No U7S_KUBEVERSION: u7s asks the model for its version.
+    pub fn configure(&self, cmd: &mut Command, rk: &Rootlesskit) {
+        without_u7s_env(cmd);
+        for (key, _) in std::env::vars() {
+            if key.starts_with("KUBEADM_MODEL_") {
+                cmd.env_remove(key);
+            }
+        }
+        let a = admin();
+        cmd.env("U7S_ROOT", &self.tree.root)
+            .env("U7S_ROOTLESSKIT_STATE_DIR", &rk.state_dir)
+            .env("U7S_TEST_RECORDS", &self.records)
+            .env("U7S_TEST_UID", a.uid.to_string())
+            .env("U7S_TEST_GID", a.gid.to_string())
+            .env("U7S_KUBEADM", self.model.program())
+            .env("U7S_SKOPEO", self.model.dir.join("skopeo"))
+            .env("U7S_CRICTL", self.model.dir.join("crictl"))
+            .env("U7S_SYSTEMCTL", self.stubs.root.join("stubs/systemctl"));
+        use_recorded_tools(cmd, &self.stubs.root.join("stubs"));
     }
 
     /// `u7s kubeadm ARGS` as root against this host.
     pub fn kubeadm(&self, args: &[&str]) -> Command {
         let mut cmd = u7s_command(&["kubeadm"]);
         cmd.args(args);
-        let stub = |name: &str| self.stubs.root.join("stubs").join(name);
-        cmd.env("U7S_ROOT", &self.tree.root)
-            .env("U7S_KUBEVERSION", "v1.30.5")
-            .env("U7S_ROOTLESSKIT_STATE_DIR", &rootlesskit().state_dir)
-            .env("U7S_TEST_RECORDS", &self.records)
-            .env("U7S_TEST_UID", admin().uid.to_string())
-            .env("U7S_KUBEADM", stub("kubeadm"))
-            .env("U7S_SYSTEMCTL", stub("systemctl"))
-            .env("U7S_SKOPEO", stub("skopeo"))
-            .env("U7S_CRICTL", stub("crictl"))
-            .env("LC_ALL", "C");
-        use_recorded_tools(&mut cmd, &self.stubs.root.join("stubs"));
+        self.configure(&mut cmd, rootlesskit());
+        cmd.env("LC_ALL", "C");
         cmd
     }
 
@@ -179,10 +177,24 @@ impl FlowHost {
         self.tree.root.join(abs.trim_start_matches('/'))
     }
 
-    /// What a compromised u7s-admin does right after kubeadm (inside the
-    /// namespaces, `$U7S_ROOT` set): a shell script.
+    /// What a compromised u7s-admin does right after kubeadm init or join
+    /// succeeded (inside the namespaces, `$U7S_ROOT` set): a shell script,
+    /// run by the model (its `after_success` test hook).
     pub fn after_kubeadm(&self, script: &str) {
-        std::fs::write(self.records.join("after-kubeadm.sh"), script).unwrap();
+        let path = self.records.join("after-kubeadm.sh");
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        self.model.configure(
+            &self.tree.root,
+            &[("after_success", path.to_str().unwrap())],
+        );
+    }
+
+    /// A first master at 10.10.0.9, made with the model alone on another
+    /// "host" (the stubs' `master0`) sharing this host's cluster directory:
+    /// what its init printed for joining it.
+    pub fn seed_cluster(&self) -> JoinSecrets {
+        kubeadm_model::seed_cluster(&self.model, &self.stubs.root.join("master0"), "10.10.0.9")
     }
 
     /// A directory of u7s-admin's in the tree, as u7s-admin would have it
