@@ -19,24 +19,46 @@ path, not Kubernetes:
   list/delete of the kinds the flannel manifest holds (kept in memory), and
   nodes: the kubeadm model's cluster directory (`nodes`: "name role" lines)
   is the list, answered as a Table the way kubectl prints it.
+- The pods/exec subresource as kubectl 1.30+ speaks it by default: a
+  WebSocket (RFC 6455) upgrade of GET .../pods/NAME/exec?command=...,
+  subprotocol v5.channel.k8s.io (v4.channel.k8s.io too), binary messages
+  whose first byte is the channel: 0 stdin, 1 stdout, 2 stderr, 3 the exit
+  status as a Status object, 255 (v5) "the client closed this channel". Its
+  checks come in the real server's order: the pod (404 with a Status), its
+  container, its node, then "Upgrade request required", then the
+  subprotocol (an unknown one is refused with 403 as the kubelet's
+  WebSocket server does). The "container" is a directory the test fills:
+  $U7S_STANDIN_POD_ROOT/<namespace>/<pod>/<container>/, and it runs only
+  what `kubectl cp` sends: `tar cf - PATH` (a real tar stream of that tree,
+  with GNU tar's messages and exit status) and `test -d PATH`; anything
+  else exits 127 in the status channel, as a missing program would.
 - Every answer carries `X-U7s-Standin: apiserver <advertise address>`, so a
   test can tell which master answered through the load balancer.
 
 Not modelled: etcd (objects other than nodes live in this process only),
 watches, field selectors, server-side apply, admission, RBAC beyond "a client
-certificate of the cluster CA may do anything".
+certificate of the cluster CA may do anything"; exec over SPDY (kubectl's
+fallback when the WebSocket upgrade fails: refused here, so such a failure
+shows), exec with a TTY, the older channel protocols, stdin to the
+container, attach and port-forward.
 """
 
+import base64
 import datetime
+import hashlib
 import http.server
+import io
 import json
 import os
 import signal
 import socketserver
 import ssl
+import struct
 import sys
+import tarfile
 import threading
 import time
+import urllib.parse
 import uuid
 
 
@@ -53,6 +75,7 @@ FLAGS = flags(sys.argv[1:])
 PORT = int(FLAGS.get("secure-port", "6443"))
 ADDRESS = FLAGS.get("advertise-address", "")
 MODEL_CONF = os.environ.get("U7S_STANDIN_MODEL_CONF", "/usr/bin/kubeadm-model.conf")
+POD_ROOT = os.environ.get("U7S_STANDIN_POD_ROOT", "")
 STARTED = datetime.datetime.now(datetime.timezone.utc)
 
 # kind, namespaced, group/version for each resource kubectl may ask about.
@@ -264,6 +287,119 @@ def merge(target, patch):
     return out
 
 
+# pods/exec: the WebSocket protocol of k8s.io/apimachinery's wsstream and
+# client-go's tools/remotecommand, and the "container" it runs in.
+
+WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+# The subprotocols modelled, and the older ones a real kubelet would speak.
+EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
+OLDER_PROTOCOLS = ("v3.channel.k8s.io", "v2.channel.k8s.io", "channel.k8s.io",
+                   "v4.base64.channel.k8s.io", "base64.channel.k8s.io")
+STDOUT, STDERR, ERROR = 1, 2, 3
+OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x2, 0x8, 0x9, 0xA
+# How long a container's process takes to start (see pod_exec).
+EXEC_START_SECONDS = 0.2
+# GNU tar writes records of 20 blocks: an archive with no member is this.
+EMPTY_TAR = b"\0" * 10240
+
+
+def exec_target(path):
+    """(namespace, pod) of a pods/exec path, or None."""
+    parts = [p for p in path.split("/") if p]
+    if len(parts) == 7 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "pods" and parts[6] == "exec":
+        return parts[3], parts[5]
+    return None
+
+
+def ws_frame(opcode, payload):
+    """One unfragmented, unmasked frame: what a server sends."""
+    n = len(payload)
+    if n < 126:
+        length = bytes([n])
+    elif n < 1 << 16:
+        length = bytes([126]) + struct.pack(">H", n)
+    else:
+        length = bytes([127]) + struct.pack(">Q", n)
+    return bytes([0x80 | opcode]) + length + payload
+
+
+def ws_read(rfile):
+    """(opcode, payload) of the next frame from a client, or None at the end
+    of the connection or on a frame a client must not send (unmasked)."""
+    head = rfile.read(2)
+    if len(head) < 2:
+        return None
+    opcode, masked, n = head[0] & 0x0F, head[1] & 0x80, head[1] & 0x7F
+    if n == 126:
+        n = struct.unpack(">H", rfile.read(2))[0]
+    elif n == 127:
+        n = struct.unpack(">Q", rfile.read(8))[0]
+    if not masked:
+        return None
+    mask = rfile.read(4)
+    data = rfile.read(n)
+    if len(mask) < 4 or len(data) < n:
+        return None
+    return opcode, bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+
+
+def container_path(root, path):
+    """Where PATH of the container (relative to its working directory /) is
+    in its root, or None if that would leave the root."""
+    inside = os.path.normpath(os.path.join("/", path))
+    host = os.path.join(root, inside.lstrip("/"))
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(host)
+    if real != real_root and not real.startswith(real_root + "/"):
+        return None
+    return host
+
+
+def tar_create(root, path):
+    """`tar cf - PATH` of GNU tar: (stdout, stderr, exit status)."""
+    err = b""
+    if path.startswith("/"):
+        err += b"tar: Removing leading `/' from member names\n"
+    host = container_path(root, path)
+    if host is None or not os.path.lexists(host):
+        err += b"tar: %s: Cannot stat: No such file or directory\n" % path.encode()
+        err += b"tar: Exiting with failure status due to previous errors\n"
+        return EMPTY_TAR, err, 2
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        tar.add(host, arcname=os.path.normpath(path.lstrip("/")), recursive=True)
+    return out.getvalue(), err, 0
+
+
+def run_in_container(root, argv):
+    """(stdout, stderr, exit status) of ARGV in the container whose files are
+    in ROOT: only the commands `kubectl cp` sends."""
+    if len(argv) == 4 and argv[:3] == ["tar", "cf", "-"]:
+        return tar_create(root, argv[3])
+    if len(argv) == 3 and argv[:2] == ["test", "-d"]:
+        host = container_path(root, argv[2])
+        return b"", b"", 0 if host and os.path.isdir(host) else 1
+    message = "apiserver-standin: the container has no such command (only kubectl cp's are modelled): %s\n"
+    return b"", (message % json.dumps(argv)).encode(), 127
+
+
+def exit_status(argv, code):
+    """The Status of the error channel (the kubelet's v4 format)."""
+    if code == 0:
+        return {"metadata": {}, "status": "Success"}
+    return {
+        "metadata": {},
+        "status": "Failure",
+        "message": "command terminated with non-zero exit code: error executing command [%s], exit code %d" % (" ".join(argv), code),
+        "reason": "NonZeroExitCode",
+        "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]},
+    }
+
+
+def query_flag(query, name):
+    return (query.get(name) or ["false"])[0] in ("true", "1")
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -327,6 +463,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             gv = "v1" if key == "api/v1" else key[len("apis/"):]
             if gv in RESOURCES:
                 return self.reply(200, openapi_v3(gv))
+        target = exec_target(path)
+        if target is not None:
+            return self.pod_exec(method, *target)
         parsed = split_path(path)
         if parsed is None:
             return self.reply(*status(404, "NotFound", "the server could not find the requested resource"))
@@ -381,6 +520,97 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 OBJECTS[key] = obj
                 return self.reply(200, obj)
         return self.reply(*status(405, "MethodNotAllowed", "not modelled by the stand-in: " + method))
+
+    def pod_exec(self, method, namespace, name):
+        """pods/exec, checked in the real server's order (the pod, its
+        container and node in the registry, then the upgrade, then the
+        WebSocket handshake)."""
+        # An upgrade request: whatever the answer, nothing follows on it.
+        self.close_connection = True
+        query = urllib.parse.parse_qs(self.path.partition("?")[2])
+        with LOCK:
+            pod = OBJECTS.get(("v1", namespace, "pods", name))
+        if pod is None:
+            return self.reply(*status(404, "NotFound", 'pods "%s" not found' % name))
+        spec = pod.get("spec") or {}
+        containers = [c.get("name") for c in spec.get("containers") or []]
+        container = (query.get("container") or [""])[0]
+        if not container and len(containers) == 1:
+            container = containers[0]
+        if not container:
+            return self.reply(*status(400, "BadRequest", "a container name must be specified for pod %s, choose one of: [%s]" % (name, " ".join(containers))))
+        if container not in containers:
+            return self.reply(*status(400, "BadRequest", "container %s is not valid for pod %s" % (container, name)))
+        if not spec.get("nodeName"):
+            return self.reply(*status(400, "BadRequest", "pod %s does not have a host assigned" % name))
+        upgrade = (self.headers.get("Upgrade") or "").lower()
+        if "upgrade" not in (self.headers.get("Connection") or "").lower() or not upgrade:
+            return self.reply(*status(400, "BadRequest", "Upgrade request required"))
+        if upgrade != "websocket":
+            return self.reply(*status(400, "BadRequest", "not modelled by the stand-in: exec over " + upgrade + " (kubectl 1.30+ asks for a WebSocket first)"))
+        if method != "GET":
+            return self.reply(*status(405, "MethodNotAllowed", "a WebSocket upgrade is a GET"))
+        key = self.headers.get("Sec-WebSocket-Key")
+        if self.headers.get("Sec-WebSocket-Version") != "13" or not key:
+            return self.reply(400, b"Bad Request", "text/plain; charset=utf-8")
+        offered = [p.strip() for h in self.headers.get_all("Sec-WebSocket-Protocol") or [] for p in h.split(",") if p.strip()]
+        if not offered:
+            return self.reply(*status(400, "BadRequest", "not modelled by the stand-in: a WebSocket without a subprotocol (the kubelet would speak channel.k8s.io)"))
+        chosen = next((p for p in offered if p in EXEC_PROTOCOLS), None)
+        if chosen is None:
+            if any(p in OLDER_PROTOCOLS for p in offered):
+                return self.reply(*status(400, "BadRequest", "not modelled by the stand-in: subprotocols %s" % offered))
+            # golang.org/x/net/websocket's answer when the handshake
+            # (wsstream's protocol negotiation) fails.
+            self.wfile.write(b"HTTP/1.1 403 Forbidden\r\n\r\n")
+            return
+        streams = {n: query_flag(query, n) for n in ("stdin", "stdout", "stderr", "tty")}
+        if streams["tty"]:
+            return self.reply(*status(400, "BadRequest", "not modelled by the stand-in: exec with a TTY"))
+        if not (streams["stdin"] or streams["stdout"] or streams["stderr"]):
+            return self.reply(*status(400, "BadRequest", "you must specify at least 1 of stdin, stdout, stderr"))
+        root = os.path.join(POD_ROOT, namespace, name, container) if POD_ROOT else ""
+        if not os.path.isdir(root):
+            return self.reply(*status(404, "NotFound", 'container not found ("%s")' % container))
+        argv = query.get("command") or []
+        out, err, code = run_in_container(root, argv)
+        accept = base64.b64encode(hashlib.sha1((key + WEBSOCKET_GUID).encode()).digest()).decode()
+        self.send_response(101, "Switching Protocols")
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.send_header("Sec-WebSocket-Protocol", chosen)
+        self.send_header("X-U7s-Standin", "apiserver " + ADDRESS)
+        self.end_headers()
+        sys.stderr.write("apiserver-standin: exec %s/%s/%s %s over %s: exit %d\n" % (namespace, name, container, json.dumps(argv), chosen, code))
+        sys.stderr.flush()
+        send = lambda channel, data: self.wfile.write(ws_frame(OP_BINARY, bytes([channel]) + data))
+        # A container's process starts some milliseconds after the upgrade
+        # (runc exec), and nothing comes before. client-go up to 1.33
+        # (kubectl 1.32 here) relies on that: it reads the connection before
+        # it has made its streams and drops what comes first ("Unknown
+        # stream id 1, discarding message"; kubernetes/kubernetes#131189,
+        # fixed in 1.34), so an answer sent at once would lose kubectl's
+        # stdout and exit status now and then.
+        time.sleep(EXEC_START_SECONDS)
+        # The kubelet's first message: an empty one on the lowest output
+        # channel, telling the client the streams are up.
+        send(STDOUT if streams["stdout"] else STDERR if streams["stderr"] else ERROR, b"")
+        if streams["stdout"]:
+            for at in range(0, len(out), 32 * 1024):
+                send(STDOUT, out[at:at + 32 * 1024])
+        if streams["stderr"] and err:
+            send(STDERR, err)
+        send(ERROR, json.dumps(exit_status(argv, code)).encode())
+        self.wfile.write(ws_frame(OP_CLOSE, struct.pack(">H", 1000)))
+        # Until the client's close: stdin (nothing modelled reads it), its
+        # v5 channel closes, its pings.
+        while True:
+            frame = ws_read(self.rfile)
+            if frame is None or frame[0] == OP_CLOSE:
+                return
+            if frame[0] == OP_PING:
+                self.wfile.write(ws_frame(OP_PONG, frame[1]))
 
     def do_GET(self):
         self.handle_any("GET")

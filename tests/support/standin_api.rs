@@ -2,6 +2,7 @@
 //! certificates of the cluster CA, discovery, OpenAPI, create/get/list/delete)
 //! with a test CA, a serving certificate for 127.0.0.1 and a client
 //! certificate made by openssl, and the kubeconfig kubeadm would write for it.
+//! On the host it also serves pods/exec from files a test puts in place.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -166,6 +167,10 @@ impl Certs {
     }
 }
 
+fn pod_root(dir: &Path) -> PathBuf {
+    dir.join("pods")
+}
+
 /// A running stand-in; stopped (by its pid) when dropped.
 pub struct StandinApi {
     pub certs: Certs,
@@ -210,13 +215,23 @@ impl StandinApi {
         }
     }
 
-    /// The stand-in as root on the host's 127.0.0.1, certificates in `dir`.
+    /// The stand-in as root on the host's 127.0.0.1, certificates in `dir`,
+    /// its pods' files under [`StandinApi::pod_root`].
     pub fn on_host(dir: &Path) -> StandinApi {
         let certs = Certs::make(dir);
         let mut cmd = Command::new("/usr/bin/python3");
-        cmd.arg(certs.script()).args(certs.flags(0));
+        cmd.arg(certs.script())
+            .args(certs.flags(0))
+            .env("U7S_STANDIN_POD_ROOT", pod_root(dir));
         let log = dir.join("apiserver.log");
         StandinApi::start_with(certs, cmd, log)
+    }
+
+    /// Where `on_host`'s stand-in finds the files of a pod's container
+    /// (`<namespace>/<pod>/<container>/` below it), which its pods/exec
+    /// runs in.
+    pub fn pod_root(&self) -> PathBuf {
+        pod_root(&self.certs.dir)
     }
 
     pub fn server(&self) -> String {
