@@ -3,7 +3,9 @@
 //! endpoint in it (here the API stand-in of tests/multihost/apiserver.py on
 //! the host's 127.0.0.1, with a test CA; tests/namespaces.rs reaches one
 //! through rootlesskit's port forward). So root's files, working directory
-//! and stdin reach it, and what it listens on is on the host's loopback.
+//! and stdin reach it, what it listens on is on the host's loopback, and
+//! `kubectl cp` from a pod writes into root's own directories (the stand-in
+//! serves pods/exec over WebSocket, as kubectl 1.30+ speaks it).
 //!
 //! The kubeconfig and everything kubectl reads as configuration must be
 //! root's alone, and the kubeconfig must hold only what the whitelist of
@@ -17,7 +19,7 @@
 mod support;
 
 use std::io::{BufRead, Read, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -632,5 +634,200 @@ fn roots_kubectl_reaches_the_api_inside_through_rootlesskits_port_forward() {
             .contains("POST /api/v1/namespaces/default/configmaps"),
         "{}",
         api.log()
+    );
+}
+
+/// A pod scheduled to a node by hand (the stand-in has no scheduler).
+const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: files\nspec:\n  nodeName: node-1\n  containers:\n  - name: app\n    image: registry.local/app:1\n";
+
+/// The pod `files/web` (container `app`), created through root's kubectl,
+/// whose container holds /srv/data/a.txt and /srv/data/sub/b.txt.
+fn pod_with_files(h: &Home, api: &StandinApi) {
+    // By absolute path: what the tests below check of the working
+    // directory is their own.
+    let manifest = h.home.join("pod.yaml");
+    write(&manifest, POD, 0o600);
+    assert_eq!(
+        ok(&mut h.kubectl(&["apply", "-f", &manifest.display().to_string()])),
+        "pod/web created\n"
+    );
+    let data = api.pod_root().join("files/web/app/srv/data");
+    std::fs::create_dir_all(data.join("sub")).unwrap();
+    write(&data.join("a.txt"), "alpha\n", 0o600);
+    write(&data.join("sub/b.txt"), "beta\n", 0o600);
+}
+
+/// Every path below `dir`, relative to it, sorted.
+fn tree_of(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let entries = std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{d:?}: {e}"));
+        for entry in entries.flatten() {
+            let path = entry.path();
+            out.push(path.strip_prefix(dir).unwrap().display().to_string());
+            if entry.file_type().unwrap().is_dir() {
+                todo.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn kubectl_cp_from_a_pod_writes_into_roots_own_directory_as_root() {
+    if !ready() {
+        return;
+    }
+    let (h, api) = with_api("cp");
+    pod_with_files(&h, &api);
+    // The working directory is root's alone: u7s-admin, as whom kubectl
+    // used to run, could not have written there.
+    let work = std::fs::metadata(&h.work).unwrap();
+    assert_eq!((work.uid(), work.mode() & 0o777), (0, 0o700));
+    // kubectl cp hands tar's stderr to its own stdout, and says when the
+    // stream ended before it had read it all. It exits once the archive
+    // has ended, whether or not those lines have come: either may be
+    // missing, nothing else may be there.
+    let said = ok(&mut h.kubectl(&["cp", "files/web:/srv/data", "./local"]));
+    for line in said.lines() {
+        assert!(
+            [
+                "tar: Removing leading `/' from member names",
+                "Dropping out copy after 0 retries"
+            ]
+            .contains(&line),
+            "{said}"
+        );
+    }
+    let local = h.work.join("local");
+    assert_eq!(tree_of(&local), ["a.txt", "sub", "sub/b.txt"]);
+    for (file, content) in [("a.txt", "alpha\n"), ("sub/b.txt", "beta\n")] {
+        let path = local.join(file);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), content, "{path:?}");
+    }
+    for path in [&local, &local.join("sub"), &local.join("sub/b.txt")] {
+        let meta = std::fs::symlink_metadata(path).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (0, 0), "{path:?}");
+    }
+    // What kubectl asked for: a WebSocket (v5.channel.k8s.io) running
+    // `tar cf - /srv/data` in the pod's one container.
+    let log = api.log();
+    assert!(
+        log.contains(
+            "\"GET /api/v1/namespaces/files/pods/web/exec?command=tar&command=cf&command=-&command=%2Fsrv%2Fdata&container=app&stderr=true&stdout=true HTTP/1.1\" 101"
+        ),
+        "{log}"
+    );
+    assert!(
+        log.contains(
+            "exec files/web/app [\"tar\", \"cf\", \"-\", \"/srv/data\"] over v5.channel.k8s.io: exit 0"
+        ),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_command_in_a_pod_exits_with_its_own_status_through_roots_kubectl() {
+    if !ready() {
+        return;
+    }
+    let (h, api) = with_api("podexit");
+    pod_with_files(&h, &api);
+    for (command, code) in [
+        (&["test", "-d", "/srv/data"][..], 0),
+        (&["test", "-d", "/srv/data/a.txt"], 1),
+        (&["tar", "cf", "-", "/srv/missing"], 2),
+        (&["ls"], 127),
+    ] {
+        let mut args = vec!["exec", "-n", "files", "web", "--"];
+        args.extend(command);
+        let (ours, _) = run_within(&mut h.kubectl(&args), LIMIT);
+        let (theirs, _) = run_within(&mut h.direct(&args), LIMIT);
+        let stderr = text(&ours.stderr);
+        assert_eq!(ours.status.code(), Some(code), "{args:?}: {stderr}");
+        assert_eq!(ours.status.code(), theirs.status.code(), "{args:?}");
+        assert_eq!(ours.stdout, theirs.stdout, "{args:?}");
+        assert_eq!(stderr, text(&theirs.stderr), "{args:?}");
+        if code != 0 {
+            assert!(
+                stderr.ends_with(&format!("command terminated with exit code {code}\n")),
+                "{args:?}: {stderr}"
+            );
+        }
+    }
+}
+
+/// Asks the stand-in for a WebSocket at `path` offering `protocol` (none if
+/// empty), with the admin's client certificate; its status line, and the
+/// body of a refusal.
+const UPGRADE_PROBE: &str = r#"
+import socket, ssl, sys
+port, certs, path, protocol = sys.argv[1:5]
+ctx = ssl.create_default_context(cafile=certs + "/ca.crt")
+ctx.load_cert_chain(certs + "/client.crt", certs + "/client.key")
+conn = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(port)), timeout=20), server_hostname="127.0.0.1")
+head = "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" % path
+if protocol:
+    head += "Sec-WebSocket-Protocol: %s\r\n" % protocol
+conn.sendall((head + "\r\n").encode())
+data = b""
+while b"\r\n\r\n" not in data or not data.startswith(b"HTTP/1.1 101"):
+    chunk = conn.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+status, _, rest = data.partition(b"\r\n")
+print(status.decode())
+print(rest.partition(b"\r\n\r\n")[2].decode())
+"#;
+
+#[test]
+fn the_api_stand_in_serves_exec_only_as_it_models_it() {
+    if !ready() {
+        return;
+    }
+    let (h, api) = with_api("standin-exec");
+    pod_with_files(&h, &api);
+    let exec = "/api/v1/namespaces/files/pods/web/exec?command=ls&container=app&stdout=true";
+    let probe = |path: &str, protocol: &str| {
+        let out = run(Command::new("/usr/bin/python3")
+            .args(["-c", UPGRADE_PROBE, &api.port.to_string()])
+            .arg(&api.certs.dir)
+            .args([path, protocol]));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    // What kubectl offers is accepted, so the refusals below are for what
+    // they change.
+    assert!(probe(exec, "v5.channel.k8s.io").starts_with("HTTP/1.1 101 "));
+    assert!(probe(exec, "v4.channel.k8s.io").starts_with("HTTP/1.1 101 "));
+    // An unknown subprotocol: x/net's websocket server says 403.
+    assert_eq!(
+        probe(exec, "v9.channel.k8s.io"),
+        "HTTP/1.1 403 Forbidden\n\n"
+    );
+    let none = probe(exec, "");
+    assert!(
+        none.starts_with("HTTP/1.1 400 ") && none.contains("without a subprotocol"),
+        "{none}"
+    );
+    // An unknown pod or container, before any upgrade is looked at.
+    let gone = probe(&exec.replace("/web/", "/gone/"), "v5.channel.k8s.io");
+    assert!(
+        gone.starts_with("HTTP/1.1 404 ") && gone.contains(r#""reason": "NotFound""#),
+        "{gone}"
+    );
+    let other = probe(&exec.replace("=app", "=db"), "v5.channel.k8s.io");
+    assert!(
+        other.contains("container db is not valid for pod web"),
+        "{other}"
+    );
+    // Without an upgrade, as the real API server answers.
+    let (out, _) = run_within(&mut h.kubectl(&["get", "--raw", exec]), LIMIT);
+    assert_eq!(
+        text(&out.stderr),
+        "Error from server (BadRequest): Upgrade request required\n"
     );
 }
