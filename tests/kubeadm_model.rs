@@ -612,6 +612,79 @@ fn preflight_refuses_leftovers_of_an_earlier_cluster() {
     }
 }
 
+/// init's preflight pulls as kubeadm's `ImagePullCheck`: every image the
+/// registry lacks is an `[ERROR ImagePull]`, and
+/// `--ignore-preflight-errors=ImagePull` makes them warnings.
+#[test]
+fn inits_image_pull_is_the_preflight_check_image_pull() {
+    let (version, api) = VERSIONS[1];
+    let l = lab("imagepull", version);
+    let h = l.host("node");
+    l.write(
+        &h,
+        "/init.yaml",
+        &init_config(api, version, "10.10.0.5", "10.10.0.5:6443"),
+    );
+    let stock = support::kubeadm_model::stock_registry(version);
+    let without: String = stock
+        .lines()
+        .filter(|line| !line.starts_with("*/kube-apiserver ") && !line.starts_with("*/etcd "))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    l.model.set_registry(&without);
+    let ports = "--ignore-preflight-errors=Port-6443,Port-10250,Port-10257,Port-10259,Port-2379,Port-2380,IsPrivilegedUser";
+    let out = l.run(&h, "node", &["init", "--config", "/init.yaml", ports]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with(
+            "error execution phase preflight: [preflight] Some fatal errors occurred:\n"
+        ),
+        "{err}"
+    );
+    for image in ["kube-apiserver", "etcd"] {
+        assert!(
+            err.lines().any(|line| line
+                .starts_with("\t[ERROR ImagePull]: failed to pull image registry.local/")
+                && line.contains(&format!("/{image}:"))),
+            "{image}: {err}"
+        );
+    }
+    assert!(
+        !h.join("etc/kubernetes/pki/ca.crt").exists(),
+        "nothing written"
+    );
+
+    let out = l.run(
+        &h,
+        "node",
+        &[
+            "init",
+            "--config",
+            "/init.yaml",
+            &format!("{ports},ImagePull"),
+        ],
+    );
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(
+        err.matches("\t[WARNING ImagePull]: failed to pull image ")
+            .count(),
+        2,
+        "{err}"
+    );
+    let pulled = l.model.calls().last().unwrap().pulled();
+    assert!(
+        pulled.iter().any(|i| i.contains("/kube-scheduler:")),
+        "{pulled:?}"
+    );
+    assert!(
+        !pulled.iter().any(|i| i.contains("/kube-apiserver:")),
+        "{pulled:?}"
+    );
+    let _ = std::fs::remove_dir_all(&l.base);
+}
+
 /// The attack tests' hook (`after_success=`, nothing kubeadm has): a script
 /// run with `sh` after a successful init, with `U7S_ROOT` naming the root
 /// prefix, and only then; a failing script fails the call with the model's

@@ -214,6 +214,30 @@ fn pull(model: &Model, record: &mut Record, images: &[String], socket: &str) -> 
     Ok(())
 }
 
+/// `preflight.ImagePullCheck` of init and of a control-plane join: every
+/// image is tried and each failure is an error of the check `ImagePull`
+/// (`errors.Wrapf(err, "failed to pull image %s", image)`), so that
+/// `--ignore-preflight-errors=ImagePull` makes them warnings.
+fn image_pull_check(
+    model: &Model,
+    record: &mut Record,
+    images: &[String],
+    socket: &str,
+) -> CheckResult {
+    let mut errors = Vec::new();
+    if let Some(problem) = runtime_problem(model, socket) {
+        errors.push(problem);
+    } else {
+        for image in images {
+            match crate::registry::pull_problem(model, image) {
+                Some(problem) => errors.push(format!("failed to pull image {image}: {problem}")),
+                None => record.event("pulled", image),
+            }
+        }
+    }
+    ("ImagePull".into(), Vec::new(), errors)
+}
+
 fn images_pull(model: &Model, record: &mut Record, parsed: &Parsed) -> Result<()> {
     let (cfg, from_file) = images_config(model, parsed)?;
     // With --config, --cri-socket is read but ignored (config-loading.json).
@@ -758,8 +782,9 @@ fn init(model: &Model, record: &mut Record, parsed: &Parsed) -> Result<()> {
         run_checks(checks, &cfg.node.ignore_preflight)
             .map_err(|m| error::in_phase("preflight", error::plain(m)))?;
         pull_notice(model);
-        pull(model, record, &images(model, c), &socket)
-            .map_err(|f| error::in_phase("preflight", f))?;
+        let pulled = image_pull_check(model, record, &images(model, c), &socket);
+        run_checks(vec![pulled], &cfg.node.ignore_preflight)
+            .map_err(|m| error::in_phase("preflight", error::plain(m)))?;
     }
 
     let mut w = Writer { model, record };
@@ -1351,7 +1376,9 @@ fn join(model: &Model, record: &mut Record, parsed: &Parsed) -> Result<()> {
             )
             .map_err(|m| in_preflight(error::plain(m)))?;
             pull_notice(model);
-            pull(w.model, w.record, &images(model, c), &socket).map_err(in_preflight)?;
+            let pulled = image_pull_check(w.model, w.record, &images(model, c), &socket);
+            run_checks(vec![pulled], &cfg.node.ignore_preflight)
+                .map_err(|m| in_preflight(error::plain(m)))?;
         }
         let prepare = |name: &'static str| {
             move |f: Failure| error::in_phase(&format!("control-plane-prepare/{name}"), f)
