@@ -115,6 +115,10 @@ pub static RU: &[(&str, &str)] = &[
     ("no etcd data of an earlier cluster", "нет данных etcd прежнего кластера"),
     ("no u7s cluster runs on this host yet", "на этом узле ещё не работает кластер u7s"),
     ("the host ports the node forwards are free", "порты узла, которые он пробрасывает, свободны"),
+    (
+        "the registry has each image's tag, and kubeadm's and the CNI plugin's images are pulled; ignored, each failure of that step is a warning and kubelet pulls later",
+        "на регистраторе есть тег каждого образа, образы kubeadm и CNI-плагина загружены; если проверка пропущена, каждая ошибка этого шага — предупреждение, а образы позже загрузит kubelet",
+    ),
     // environment
     ("1 shows u7s's debug messages on stderr, as -v 3 would", "1 — отладочные сообщения u7s в stderr, как при -v 3"),
     ("absolute path of iproute2's ip (default /sbin/ip)", "абсолютный путь ip из iproute2 (по умолчанию /sbin/ip)"),

@@ -275,6 +275,23 @@ fn a_tag_missing_from_the_registry_stops_init_before_any_pull() {
         err.contains("в регистраторе нет registry.altlinux.org/k8s-p10/kube-apiserver:v1.31.2; есть теги: v1.31.1, v1.31.3 (из 3)"),
         "{err}"
     );
+
+    // With ImagePull ignored, as kubeadm's own flag: a warning, and init goes on.
+    let out = h.kubeadm(&["init", "--ignore-preflight-errors=Port,ImagePull"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("[WARNING ImagePull]: the registry has no registry.altlinux.org/k8s-p10/kube-apiserver:v1.31.2"),
+        "{err}"
+    );
+    let calls = h.inside_calls();
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.starts_with(&["config", "images", "pull"])),
+        "the pull was still tried: {calls:?}"
+    );
+    assert!(calls.iter().any(|c| c.starts_with(&["init"])), "{calls:?}");
 }
 
 fn init_on_a_fresh_host(version: &str, api: &str) {

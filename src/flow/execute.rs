@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use super::action::{Action, Domain, Owner, Place};
 use super::retry::{self, Retry};
-use super::step::Step;
+use super::step::{Step, StepKind};
 use super::{audit, images, preflight};
 use crate::layout::host;
 use crate::os::{At, Ids, Os, Within};
@@ -81,6 +81,11 @@ impl<'a> Executor<'a> {
             let mut failed_action = None;
             let result = if step.kind.is_preflight() {
                 self.preflight(step)
+            } else if step.kind == StepKind::PullImages
+                && preflight::ignores(&self.ignore_preflight, preflight::IMAGE_PULL)
+            {
+                self.pull_ignoring_failures(step);
+                Ok(())
             } else {
                 step.actions.iter().try_for_each(|a| {
                     failed_action = Some(a);
@@ -133,6 +138,22 @@ impl<'a> Executor<'a> {
             "{}",
             crate::tr!("preflight-failed", failures.len(), names.join(","))
         )
+    }
+
+    /// The image step with `ImagePull` ignored: every action runs, and each
+    /// failure is a `[WARNING ImagePull]` line, as kubeadm's preflight
+    /// prints an ignored error.
+    fn pull_ignoring_failures(&self, step: &Step) {
+        for action in &step.actions {
+            if let Err(e) = self.apply(action) {
+                tracing::warn!(
+                    target: crate::log::PROGRESS,
+                    "[WARNING {}]: {}",
+                    preflight::IMAGE_PULL,
+                    crate::error::one_line(&format!("{e:#}"))
+                );
+            }
+        }
     }
 
     /// `path` in `domain`, as the OS layer takes it.

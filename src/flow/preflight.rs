@@ -249,12 +249,21 @@ pub fn ports_in_use(text: &str, proto: Proto) -> Vec<u16> {
 
 /// Whether `--ignore-preflight-errors` entries cover `check` (kubeadm lowercases).
 pub fn ignored(check: &Check, ignore: &[String]) -> bool {
-    let name = check.name().to_ascii_lowercase();
+    ignores(ignore, &check.name())
+}
+
+/// Whether `--ignore-preflight-errors` entries cover the check `name`.
+pub fn ignores(ignore: &[String], name: &str) -> bool {
     ignore
         .iter()
-        .map(|i| i.to_ascii_lowercase())
-        .any(|i| i == "all" || i == name)
+        .any(|i| i.eq_ignore_ascii_case("all") || i.eq_ignore_ascii_case(name))
 }
+
+/// kubeadm's name for the image pull of its preflight. u7s checks the
+/// registry's tags and pulls in a step of its own (kubeadm's pull runs
+/// inside the namespaces, as u7s-admin): ignored, each failure of that step
+/// is a warning, as kubeadm makes it, and kubelet pulls later.
+pub const IMAGE_PULL: &str = "ImagePull";
 
 /// The Kubernetes minor the admin chose with `U7S_KUBEVERSION` (`v1.31.2`
 /// gives 31), for ALT's per-minor package names; `None` when not set.
@@ -337,6 +346,10 @@ pub const NAMES: &[(&str, &str)] = &[
     ),
     ("NotInitialised", "no u7s cluster runs on this host yet"),
     ("Port", "the host ports the node forwards are free"),
+    (
+        IMAGE_PULL,
+        "the registry has each image's tag, and kubeadm's and the CNI plugin's images are pulled; ignored, each failure of that step is a warning and kubelet pulls later",
+    ),
 ];
 
 #[cfg(test)]

@@ -224,6 +224,43 @@ fn ran(word: &'static str) -> impl Fn(&Event) -> bool {
     move |e| matches!(e, Event::Run { argv, .. } if argv.iter().any(|a| a == word))
 }
 
+/// `--ignore-preflight-errors=ImagePull` (or `all`), as kubeadm's: the image
+/// step's failures are warnings, every pull is still tried, and kubeadm
+/// init runs (kubelet pulls later). Another name does not cover it.
+#[test]
+fn ignoring_image_pull_makes_the_image_step_warn_and_go_on() {
+    for ignore in ["ImagePull", "imagepull", "all"] {
+        let mut os = host();
+        os.set_env("U7S_KUBEVERSION", "v1.30.6");
+        os.on_capture(|argv, place| registry(argv, place, REGISTRY, "v1.30.6"));
+        let flag = format!("--ignore-preflight-errors={ignore}");
+        run(&os, Subcommand::Init, &args(&["init", &flag]))
+            .unwrap_or_else(|e| panic!("{ignore}: {e:#}"));
+        let runs = runs(&os);
+        let pulls = runs.iter().filter(|r| r.contains(" pull")).count();
+        assert_eq!(
+            pulls,
+            1 + 2,
+            "{ignore}: kubeadm's pull and flannel's two: {runs:?}"
+        );
+        assert!(
+            runs.iter().any(|r| r.contains(" init ")),
+            "{ignore}: {runs:?}"
+        );
+    }
+    let mut os = host();
+    os.set_env("U7S_KUBEVERSION", "v1.30.6");
+    os.on_capture(|argv, place| registry(argv, place, REGISTRY, "v1.30.6"));
+    let err = run(
+        &os,
+        Subcommand::Init,
+        &args(&["init", "--ignore-preflight-errors=Port"]),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("the registry has no"), "{err}");
+    assert!(runs(&os).iter().all(|r| !r.contains(" init ")));
+}
+
 /// The registry's tag lists are read inside, before anything is pulled; a
 /// missing tag stops the flow there with the tags the registry has.
 #[test]
@@ -293,6 +330,13 @@ fn a_tag_missing_from_the_registry_stops_before_any_pull() {
         .to_string();
     assert!(
         message.contains("the registry gave no tags of registry.altlinux.org/k8s-p10/flannel-cni-plugin (skopeo list-tags exited with 1"),
+        "{message}"
+    );
+    // A registry that lists no tags at all has a way past the check.
+    assert!(
+        message.contains(
+            "a registry that does not list tags needs --ignore-preflight-errors=ImagePull"
+        ),
         "{message}"
     );
 }
