@@ -573,6 +573,24 @@ fn kubeadms_errors_and_exit_codes() {
 
 /// An earlier cluster's files stop init in its preflight, with kubeadm's
 /// check names, unless ignored.
+/// The checks this machine fails whatever the test: ports in use, not root.
+const HOST_CHECKS: &str = "--ignore-preflight-errors=Port-6443,Port-10250,Port-10257,Port-10259,Port-2379,Port-2380,IsPrivilegedUser";
+
+/// `init --config /init.yaml IGNORE` on `h` stops in preflight with fatal
+/// errors; its stderr.
+fn fatal_preflight(l: &Lab, h: &Path, ignore: &str) -> String {
+    let out = l.run(h, "node", &["init", "--config", "/init.yaml", ignore]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with(
+            "error execution phase preflight: [preflight] Some fatal errors occurred:\n"
+        ),
+        "{err}"
+    );
+    err
+}
+
 #[test]
 fn preflight_refuses_leftovers_of_an_earlier_cluster() {
     for (version, api) in VERSIONS {
@@ -589,16 +607,8 @@ fn preflight_refuses_leftovers_of_an_earlier_cluster() {
             "old",
         );
         l.write(&h, "/etc/kubernetes/manifests/kube-apiserver.yaml", "old");
-        let ports = "--ignore-preflight-errors=Port-6443,Port-10250,Port-10257,Port-10259,Port-2379,Port-2380,IsPrivilegedUser";
-        let out = l.run(&h, "node", &["init", "--config", "/init.yaml", ports]);
-        let err = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{err}");
-        assert!(
-            err.starts_with(
-                "error execution phase preflight: [preflight] Some fatal errors occurred:\n"
-            ),
-            "{err}"
-        );
+        let ports = HOST_CHECKS;
+        let err = fatal_preflight(&l, &h, ports);
         assert!(err.contains("\t[ERROR FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml]: /etc/kubernetes/manifests/kube-apiserver.yaml already exists\n"), "{err}");
         assert!(err.contains("\t[ERROR DirAvailable--var-lib-podsec-u7s-etcd]: /var/lib/podsec/u7s/etcd is not empty\n"), "{err}");
         assert!(
@@ -632,16 +642,8 @@ fn inits_image_pull_is_the_preflight_check_image_pull() {
         .map(|line| format!("{line}\n"))
         .collect();
     l.model.set_registry(&without);
-    let ports = "--ignore-preflight-errors=Port-6443,Port-10250,Port-10257,Port-10259,Port-2379,Port-2380,IsPrivilegedUser";
-    let out = l.run(&h, "node", &["init", "--config", "/init.yaml", ports]);
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        err.starts_with(
-            "error execution phase preflight: [preflight] Some fatal errors occurred:\n"
-        ),
-        "{err}"
-    );
+    let ports = HOST_CHECKS;
+    let err = fatal_preflight(&l, &h, ports);
     for image in ["kube-apiserver", "etcd"] {
         assert!(
             err.lines().any(|line| line
