@@ -12,6 +12,8 @@
 //! messages from uid 0, and a user unit's process in
 //! `OBJECT_SYSTEMD_USER_UNIT`, which `--user-unit` and
 //! [`crate::systemd::journal_command`] match for messages from its uid.
+//! Not covered: the rootlesskit child, whose cgroup namespace shows "/"; its
+//! messages keep depending on journald reading its cgroup in time.
 
 use std::os::unix::fs::MetadataExt;
 
@@ -91,21 +93,25 @@ pub fn unit_of(cgroup: &str, uid: u32) -> Option<OwnUnit> {
 }
 
 fn unit_in(path: &str, uid: u32) -> Option<OwnUnit> {
-    let service = |part: &&&str| part.len() > ".service".len() && part.ends_with(".service");
-    let parts: Vec<&str> = path.split('/').collect();
-    match parts.iter().position(|part| part.starts_with("user@")) {
-        Some(manager) => parts[manager + 1..]
-            .iter()
-            .rev()
-            .find(service)
-            .map(|unit| OwnUnit::User(unit.to_string())),
-        None if uid == 0 => parts
-            .iter()
-            .rev()
-            .find(service)
-            .map(|unit| OwnUnit::System(unit.to_string())),
-        None => None,
+    // As systemd's cg_path_get_unit and cg_path_get_user_unit: past the
+    // slices (and, for a user unit, past `user@<n>.service`), the first
+    // component is the unit; a sub-cgroup of it (a delegated subtree) names
+    // no unit of its own.
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let (rest, user) = match parts.iter().position(|p| p.starts_with("user@")) {
+        Some(manager) => (&parts[manager + 1..], true),
+        None if uid == 0 => (&parts[..], false),
+        None => return None,
+    };
+    let unit = rest.iter().find(|p| !p.ends_with(".slice"))?;
+    if unit.len() <= ".service".len() || !unit.ends_with(".service") {
+        return None;
     }
+    Some(if user {
+        OwnUnit::User(unit.to_string())
+    } else {
+        OwnUnit::System(unit.to_string())
+    })
 }
 
 /// A tracing layer that sends every event to journald's socket
@@ -155,6 +161,9 @@ mod tests {
         assert_eq!(unit_of(v1, 0), system("u7s.service"));
         let delegated = "0::/system.slice/u7s.service/supervisor\n";
         assert_eq!(unit_of(delegated, 0), system("u7s.service"));
+        // A sub-cgroup named like a unit is still the outer unit's, as systemd reads it.
+        let inner = "0::/system.slice/u7s.service/evil.service\n";
+        assert_eq!(unit_of(inner, 0), system("u7s.service"));
         // systemd-nspawn on a hybrid host: the host's v1 line comes first and is "/".
         let nspawn = "9:name=systemd:/\n4:memory:/\n0::/system.slice/u7s.service\n";
         assert_eq!(unit_of(nspawn, 0), system("u7s.service"));
@@ -166,6 +175,8 @@ mod tests {
             "0::/user.slice/user-999.slice/user@999.service/app.slice/u7s-kubelet.service\n";
         assert_eq!(unit_of(kubelet, 999), user("u7s-kubelet.service"));
         assert_eq!(unit_of(kubelet, 0), user("u7s-kubelet.service"));
+        let inner = "0::/user.slice/user-999.slice/user@999.service/app.slice/u7s-kubelet.service/x.service\n";
+        assert_eq!(unit_of(inner, 999), user("u7s-kubelet.service"));
         // The manager itself is no unit of its own.
         let manager = "0::/user.slice/user-999.slice/user@999.service/init.scope\n";
         assert_eq!(unit_of(manager, 999), None);
