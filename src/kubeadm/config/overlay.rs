@@ -365,10 +365,12 @@ pub fn overlay(
         let kind = doc.kind.clone();
         let kubeadm = doc.api_version.starts_with("kubeadm.k8s.io/");
         let v = &mut doc.value;
-        // Joins edit only their JoinConfiguration: the first arm must catch
-        // every kind for them (collapsing its `if` into the guard, as clippy
-        // suggests, lets a join's ClusterConfiguration fall to the arms below).
-        #[allow(clippy::collapsible_match)]
+        #[expect(
+            clippy::collapsible_match,
+            reason = "joins edit only their JoinConfiguration: the first arm must catch every kind \
+                      for them; collapsing its `if` into the guard lets a join's \
+                      ClusterConfiguration fall to the arms below"
+        )]
         match kind.as_str() {
             _ if input.role != Role::InitMaster => {
                 if kubeadm && kind == KIND_JOIN {
