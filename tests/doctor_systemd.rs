@@ -470,19 +470,26 @@ fn doctor_names_each_broken_piece_and_u7s_service_fails_with_the_stack() {
     full.extend(["--no-pager", "-q"]);
     journal_shows(&c, &full, "kubelet-standin: failing on purpose");
     journal_shows(&c, &full, "u7s-kubelet.service: Main process exited");
-    // The shorter form the step hints print (no uid) finds the same.
+    // Every term is pinned to u7s-admin's uid: a line another local user
+    // sends with the unit's fields (anyone may set USER_UNIT and
+    // OBJECT_SYSTEMD_USER_UNIT) does not pass for the unit's. The same line
+    // from u7s-admin does, so the forgery is not missed for another reason.
+    let forge = |who: &str, message: &str| {
+        let script = format!(
+            "printf 'MESSAGE={message}\\nUSER_UNIT=u7s-kubelet.service\\nOBJECT_SYSTEMD_USER_UNIT=u7s-kubelet.service\\n' | setpriv --reuid={who} --regid={who} --clear-groups logger --journald"
+        );
+        ok(&c.sh(&script), "logger --journald", &c);
+    };
+    forge(&uid.to_string(), "from-u7s-admin-itself");
+    journal_shows(&c, &full, "from-u7s-admin-itself");
+    forge("65534", "forged-by-nobody");
     journal_shows(
         &c,
-        &[
-            "journalctl",
-            "_SYSTEMD_USER_UNIT=u7s-kubelet.service",
-            "+",
-            "USER_UNIT=u7s-kubelet.service",
-            "--no-pager",
-            "-q",
-        ],
-        "kubelet-standin: failing on purpose",
+        &["journalctl", "_UID=65534", "--no-pager", "-q"],
+        "forged-by-nobody",
     );
+    let shown = text(&c.exec(&full).stdout);
+    assert!(!shown.contains("forged-by-nobody"), "{shown}");
     // What the old hints said finds nothing for root (systemd 252).
     let old = c.exec(&[
         "journalctl",

@@ -21,7 +21,16 @@ fn run() -> Result<i32> {
     std::fs::create_dir_all(&socket_dir)
         .map_err(|e| Error::fail(crate::tr!("cannot-create-err", socket_dir.display(), e)))?;
     let budget = wait_budget(std::env::var("U7S_CRIO_WAIT_SECS").ok().as_deref());
-    wait_for_socket(&dirs.crio_socket(), budget, Duration::from_millis(250))
-        .map_err(Error::fail)?;
+    let log = crate::systemd::journal_command(
+        admin.uid.as_raw(),
+        crate::stack::service::ROOTLESSKIT_UNIT,
+    );
+    wait_for_socket(
+        &dirs.crio_socket(),
+        budget,
+        Duration::from_millis(250),
+        &log,
+    )
+    .map_err(Error::fail)?;
     Ok(0)
 }

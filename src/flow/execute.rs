@@ -97,7 +97,8 @@ impl<'a> Executor<'a> {
                 let hint_id = failed_action
                     .and_then(Action::hint_id)
                     .unwrap_or(step.kind.hint_id());
-                let hint = crate::i18n::render(crate::i18n::current(), hint_id, &[]);
+                let log = self.log_for_hint(hint_id);
+                let hint = crate::i18n::render(crate::i18n::current(), hint_id, &[&log]);
                 return Err(StepFailure {
                     message: format!(
                         "[{n}/{total}] {}",
@@ -138,6 +139,19 @@ impl<'a> Executor<'a> {
             "{}",
             crate::tr!("preflight-failed", failures.len(), names.join(","))
         )
+    }
+
+    /// The journal command a hint names (a hint without `{}` takes none):
+    /// rootlesskit's for the stack, else kubelet's, pinned to u7s-admin's
+    /// uid so that no other local user's messages can pass for the unit's.
+    fn log_for_hint(&self, hint_id: &str) -> String {
+        use crate::stack::service::{KUBELET_UNIT, ROOTLESSKIT_UNIT};
+        let unit = if hint_id == crate::tr_id!("hint-rootlesskit") {
+            ROOTLESSKIT_UNIT
+        } else {
+            KUBELET_UNIT
+        };
+        crate::systemd::journal_command(self.admin.uid, unit)
     }
 
     /// The image step with `ImagePull` ignored: every action runs, and each

@@ -459,6 +459,14 @@ fn an_api_server_that_never_takes_the_cni_manifest_ends_init_by_the_deadline() {
         "{message}"
     );
     assert!(message.contains("`u7s doctor`"), "{message}");
+    // The hint's journal command is pinned to u7s-admin's uid in every term.
+    let uid = ADMIN.uid;
+    assert!(
+        message.ends_with(&format!(
+            "kubelet's log: journalctl _UID={uid} _SYSTEMD_USER_UNIT=u7s-kubelet.service + _UID={uid} USER_UNIT=u7s-kubelet.service + _UID={uid} OBJECT_SYSTEMD_USER_UNIT=u7s-kubelet.service"
+        )),
+        "{message}"
+    );
     // One try per pause until the next would begin at the deadline, and
     // nothing after the step.
     let runs = runs(&os);

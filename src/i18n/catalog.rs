@@ -241,8 +241,8 @@ pub static CATALOG: &[Entry] = &[
     e!("hint-registry", "nothing was pulled and kubeadm did not run", "ничего не загружено, kubeadm не запускался"),
     e!("step-failed", "{} failed: {}; {}", "{}: ошибка: {}; {}"),
     e!("step-done", "done in {}s", "выполнено за {} с"),
-    e!("hint-rootlesskit", "see `u7s doctor` and the log: journalctl _SYSTEMD_USER_UNIT=u7s-rootlesskit.service + USER_UNIT=u7s-rootlesskit.service + OBJECT_SYSTEMD_USER_UNIT=u7s-rootlesskit.service", "смотрите `u7s doctor` и журнал: journalctl _SYSTEMD_USER_UNIT=u7s-rootlesskit.service + USER_UNIT=u7s-rootlesskit.service + OBJECT_SYSTEMD_USER_UNIT=u7s-rootlesskit.service"),
-    e!("hint-kubeadm", "kubeadm's output is above; kubelet's log: journalctl _SYSTEMD_USER_UNIT=u7s-kubelet.service + USER_UNIT=u7s-kubelet.service + OBJECT_SYSTEMD_USER_UNIT=u7s-kubelet.service", "вывод kubeadm — выше; журнал kubelet: journalctl _SYSTEMD_USER_UNIT=u7s-kubelet.service + USER_UNIT=u7s-kubelet.service + OBJECT_SYSTEMD_USER_UNIT=u7s-kubelet.service"),
+    e!("hint-rootlesskit", "see `u7s doctor` and the log: {}", "смотрите `u7s doctor` и журнал: {}"),
+    e!("hint-kubeadm", "kubeadm's output is above; kubelet's log: {}", "вывод kubeadm — выше; журнал kubelet: {}"),
     e!("hint-service", "see journalctl -u u7s.service", "смотрите журнал: journalctl -u u7s.service"),
     e!("hint-nothing-changed", "nothing was changed by this step beyond what it reports", "кроме того, о чём сообщено, этот шаг ничего не изменил"),
     e!("preflight-failed", "{} check(s) failed; fix them, or pass --ignore-preflight-errors={} to go on anyway", "не пройдено проверок: {}; устраните причины или, чтобы продолжить всё равно, укажите --ignore-preflight-errors={}"),
@@ -254,7 +254,7 @@ pub static CATALOG: &[Entry] = &[
     e!("moved-aside", "moved {} aside to {}", "{} перемещён в {}"),
     e!("retrying", "{} exited with {}; trying again in {}s ({}s left)", "{} завершился с кодом {}; новая попытка через {} с (осталось {} с)"),
     e!("retry-deadline", "{} still exited with {} after {}s of tries", "{} всё ещё завершается с кодом {} после {} с попыток"),
-    e!("hint-cni-apply", "the API server does not accept it: `u7s doctor` checks the API server, kubelet and the node; kubelet's log: journalctl _SYSTEMD_USER_UNIT=u7s-kubelet.service + USER_UNIT=u7s-kubelet.service + OBJECT_SYSTEMD_USER_UNIT=u7s-kubelet.service", "API-сервер его не принимает: `u7s doctor` проверит API-сервер, kubelet и узел; журнал kubelet: journalctl _SYSTEMD_USER_UNIT=u7s-kubelet.service + USER_UNIT=u7s-kubelet.service + OBJECT_SYSTEMD_USER_UNIT=u7s-kubelet.service"),
+    e!("hint-cni-apply", "the API server does not accept it: `u7s doctor` checks the API server, kubelet and the node; kubelet's log: {}", "API-сервер его не принимает: `u7s doctor` проверит API-сервер, kubelet и узел; журнал kubelet: {}"),
     e!("exited-with", "{} exited with status {}", "{} завершился с кодом {}"),
     e!("gave-subids", "gave {} a subordinate range in {}", "пользователю {} выделен подчинённый диапазон в {}"),
     // flow: preflight (kubeadm-style check names stay as they are)
@@ -454,5 +454,5 @@ pub static CATALOG: &[Entry] = &[
     e!("kubelet-config-missing", "cannot read {} (kubeadm writes it; run kubeadm init or join first)", "не удалось прочитать {} (его пишет kubeadm; сначала выполните kubeadm init или join)"),
     e!("not-yaml", "{} is not YAML", "{} — не YAML"),
     e!("not-utf8", "{} is not valid UTF-8", "{}: некорректная кодировка UTF-8"),
-    e!("crio-not-answering", "CRI-O is not answering on {} after {} s ({}); root sees its log with: journalctl _SYSTEMD_USER_UNIT=u7s-rootlesskit.service + USER_UNIT=u7s-rootlesskit.service + OBJECT_SYSTEMD_USER_UNIT=u7s-rootlesskit.service", "CRI-O не отвечает на {} уже {} с ({}); журнал доступен root: journalctl _SYSTEMD_USER_UNIT=u7s-rootlesskit.service + USER_UNIT=u7s-rootlesskit.service + OBJECT_SYSTEMD_USER_UNIT=u7s-rootlesskit.service"),
+    e!("crio-not-answering", "CRI-O is not answering on {} after {} s ({}); root sees its log with: {}", "CRI-O не отвечает на {} уже {} с ({}); журнал доступен root: {}"),
 ];

@@ -21,8 +21,14 @@ pub fn wait_budget(value: Option<&str>) -> Duration {
 }
 
 /// Waits until something accepts connections on `socket`, polling every
-/// `interval`. The error says what was seen last.
-pub fn wait_for_socket(socket: &Path, budget: Duration, interval: Duration) -> Result<(), String> {
+/// `interval`. The error says what was seen last and where root finds
+/// CRI-O's log (`log`, a journal command).
+pub fn wait_for_socket(
+    socket: &Path,
+    budget: Duration,
+    interval: Duration,
+    log: &str,
+) -> Result<(), String> {
     let deadline = Instant::now() + budget;
     loop {
         let last = match UnixStream::connect(socket) {
@@ -34,7 +40,8 @@ pub fn wait_for_socket(socket: &Path, budget: Duration, interval: Duration) -> R
                 "crio-not-answering",
                 socket.display(),
                 budget.as_secs(),
-                last
+                last,
+                log
             ));
         }
         std::thread::sleep(interval);
@@ -45,6 +52,8 @@ pub fn wait_for_socket(socket: &Path, budget: Duration, interval: Duration) -> R
 mod tests {
     use super::*;
     use std::os::unix::net::UnixListener;
+
+    const LOG: &str = "journalctl _UID=999 _SYSTEMD_USER_UNIT=u7s-rootlesskit.service";
 
     #[test]
     fn budget_from_env_value() {
@@ -59,15 +68,28 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let sock = dir.join("crio.sock");
         let _ = std::fs::remove_file(&sock);
-        let e = wait_for_socket(&sock, Duration::from_millis(50), Duration::from_millis(10))
-            .unwrap_err();
+        let e = wait_for_socket(
+            &sock,
+            Duration::from_millis(50),
+            Duration::from_millis(10),
+            LOG,
+        )
+        .unwrap_err();
         assert!(e.contains("crio.sock"), "{e}");
+        assert!(
+            e.ends_with(&format!("root sees its log with: {LOG}")),
+            "{e}"
+        );
         // A stale socket file with no listener is not ready either.
         drop(UnixListener::bind(&sock).unwrap());
         assert!(sock.exists());
-        assert!(
-            wait_for_socket(&sock, Duration::from_millis(50), Duration::from_millis(10)).is_err()
-        );
+        assert!(wait_for_socket(
+            &sock,
+            Duration::from_millis(50),
+            Duration::from_millis(10),
+            LOG
+        )
+        .is_err());
         std::fs::remove_file(&sock).unwrap();
         let sock2 = sock.clone();
         let t = std::thread::spawn(move || {
@@ -75,7 +97,13 @@ mod tests {
             let l = UnixListener::bind(&sock2).unwrap();
             let _ = l.accept();
         });
-        wait_for_socket(&sock, Duration::from_secs(10), Duration::from_millis(10)).unwrap();
+        wait_for_socket(
+            &sock,
+            Duration::from_secs(10),
+            Duration::from_millis(10),
+            LOG,
+        )
+        .unwrap();
         t.join().unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
     }
