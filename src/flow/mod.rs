@@ -29,7 +29,7 @@ pub mod steps;
 use std::ffi::OsString;
 
 use crate::error::{Error, Result};
-use crate::kubeadm::flags::{FlagError, ParsedCommand, Subcommand};
+use crate::kubeadm::flags::{FlagError, Subcommand};
 use crate::os::{Ids, Os};
 use crate::users::{admin_user_name, AdminUser};
 use execute::Executor;
@@ -54,13 +54,6 @@ fn ids(admin: &AdminUser) -> Ids {
     }
 }
 
-fn ignored_checks(parsed: &ParsedCommand) -> Vec<String> {
-    parsed
-        .list("ignore-preflight-errors")
-        .map(<[String]>::to_vec)
-        .unwrap_or_default()
-}
-
 /// `kubeadm init|join ARGS` against the host `os` gives.
 pub fn run(os: &dyn Os, sub: Subcommand, args: &[OsString]) -> Result<Outcome> {
     let mut facts = Facts::gather(os);
@@ -80,7 +73,7 @@ pub fn run(os: &dyn Os, sub: Subcommand, args: &[OsString]) -> Result<Outcome> {
         let cmd = sub.name();
         return Err(Error::fail(crate::tr!("kubeadm-own-needs-root", cmd, cmd)));
     }
-    let ignore = ignored_checks(&parsed);
+    let ignore = plan.ignore_preflight.clone();
     let plan = if plan.admin_missing {
         create_admin(os, &plan, ignore.clone())?;
         // Everything after depends on the new account's uid: read the host

@@ -62,6 +62,10 @@ pub struct Plan {
     /// assumptions a dry run made, kubeadm's deprecation warnings.
     pub notes: Vec<String>,
     pub dry_run: bool,
+    /// The checks to ignore: `--ignore-preflight-errors` and the
+    /// configuration file's `nodeRegistration.ignorePreflightErrors`, joined
+    /// as kubeadm joins them.
+    pub ignore_preflight: Vec<String>,
 }
 
 fn minor_of(version: &str) -> Option<u8> {
@@ -329,7 +333,13 @@ pub fn plan(sub: Subcommand, parsed: ParsedCommand, facts: &Facts) -> Result<Pla
         ],
         without_secrets,
     });
+    let mut ignore_preflight = parsed
+        .list("ignore-preflight-errors")
+        .map(<[String]>::to_vec)
+        .unwrap_or_default();
+    ignore_preflight.extend(file_facts.ignore_preflight.iter().cloned());
     Ok(Plan {
+        ignore_preflight,
         parsed,
         admin,
         admin_missing,

@@ -259,6 +259,24 @@ fn ignoring_image_pull_makes_the_image_step_warn_and_go_on() {
     .unwrap_err();
     assert!(err.to_string().contains("the registry has no"), "{err}");
     assert!(runs(&os).iter().all(|r| !r.contains(" init ")));
+
+    // The configuration file's list counts, joined to the flag's as kubeadm joins them.
+    let mut os = host();
+    os.set_env("U7S_KUBEVERSION", "v1.30.6");
+    os.on_capture(|argv, place| registry(argv, place, REGISTRY, "v1.30.6"));
+    os.put(
+        "/root/init.yaml",
+        "apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\nnodeRegistration:\n  ignorePreflightErrors: [ImagePull]\n",
+    );
+    let flags = [
+        "init",
+        "--config",
+        "/root/init.yaml",
+        "--ignore-preflight-errors=Port",
+    ];
+    run(&os, Subcommand::Init, &args(&flags))
+        .unwrap_or_else(|e| panic!("the file's ImagePull: {e:#}"));
+    assert!(runs(&os).iter().any(|r| r.contains(" init ")));
 }
 
 /// The registry's tag lists are read inside, before anything is pulled; a

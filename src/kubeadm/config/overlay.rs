@@ -56,6 +56,9 @@ pub struct AdminFacts {
     pub kubernetes_version: Option<String>,
     /// JoinConfiguration `discovery.bootstrapToken.apiServerEndpoint`.
     pub join_endpoint: Option<String>,
+    /// Init- or JoinConfiguration `nodeRegistration.ignorePreflightErrors`,
+    /// which kubeadm joins to `--ignore-preflight-errors`.
+    pub ignore_preflight: Vec<String>,
 }
 
 /// One parsed document with its identity.
@@ -149,6 +152,13 @@ pub fn admin_facts(admin_yaml: &str, source: &str) -> Result<AdminFacts> {
     };
     let get = |doc: &Doc, path: &[&str]| lookup(&doc.value, path).and_then(scalar_string);
     for doc in &docs {
+        if is_kubeadm(doc, KIND_INIT) || is_kubeadm(doc, KIND_JOIN) {
+            let ignore = lookup(&doc.value, &["nodeRegistration", "ignorePreflightErrors"]);
+            facts.ignore_preflight = ignore
+                .and_then(Value::as_sequence)
+                .map(|names| names.iter().filter_map(scalar_string).collect())
+                .unwrap_or_default();
+        }
         if is_kubeadm(doc, KIND_INIT) {
             facts.advertise_address = get(doc, &["localAPIEndpoint", "advertiseAddress"]);
             facts.bind_port =

@@ -737,6 +737,14 @@ fn overlay_for_join_touches_only_the_join_configuration() {
     let facts = admin_facts(ADMIN_JOIN, SOURCE).unwrap();
     assert!(!facts.control_plane_join);
     assert_eq!(facts.join_endpoint.as_deref(), Some("192.168.122.10:6443"));
+    assert!(facts.ignore_preflight.is_empty());
+    // The checks the file ignores, which kubeadm joins to the flag's.
+    let file = ADMIN_JOIN.replace(
+        "  name: worker-7\n",
+        "  name: worker-7\n  ignorePreflightErrors: [ImagePull, Swap]\n",
+    );
+    let facts = admin_facts(&file, SOURCE).unwrap();
+    assert_eq!(facts.ignore_preflight, ["ImagePull", "Swap"]);
 }
 
 #[test]
