@@ -657,6 +657,17 @@ fn pod_with_files(h: &Home, api: &StandinApi) {
     write(&data.join("sub/b.txt"), "beta\n", 0o600);
 }
 
+/// A home and stand-in with the pod of [`pod_with_files`], or None (having
+/// said why) without the prerequisites.
+fn with_pod(tag: &str) -> Option<(Home, StandinApi)> {
+    if !ready() {
+        return None;
+    }
+    let (h, api) = with_api(tag);
+    pod_with_files(&h, &api);
+    Some((h, api))
+}
+
 /// Every path below `dir`, relative to it, sorted.
 fn tree_of(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
@@ -675,22 +686,30 @@ fn tree_of(dir: &Path) -> Vec<String> {
     out
 }
 
-#[test]
-fn kubectl_cp_from_a_pod_writes_into_roots_own_directory_as_root() {
-    if !ready() {
-        return;
+/// Each file below `dir` holds what is said of it.
+fn assert_contents(dir: &Path, files: &[(&str, &str)]) {
+    for (file, content) in files {
+        let path = dir.join(file);
+        assert_eq!(
+            &std::fs::read_to_string(&path).unwrap(),
+            content,
+            "{path:?}"
+        );
     }
-    let (h, api) = with_api("cp");
-    pod_with_files(&h, &api);
-    // The working directory is root's alone: u7s-admin, as whom kubectl
-    // used to run, could not have written there.
-    let work = std::fs::metadata(&h.work).unwrap();
-    assert_eq!((work.uid(), work.mode() & 0o777), (0, 0o700));
-    // kubectl cp hands tar's stderr to its own stdout, and says when the
-    // stream ended before it had read it all. It exits once the archive
-    // has ended, whether or not those lines have come: either may be
-    // missing, nothing else may be there.
-    let said = ok(&mut h.kubectl(&["cp", "files/web:/srv/data", "./local"]));
+}
+
+/// Root's `kubectl cp files/web:/srv/data ./local`, which must succeed: its
+/// stderr. kubectl cp hands tar's stderr to its own stdout, and says when
+/// the stream ended before it had read it all. It exits once the archive
+/// has ended, whether or not those lines have come: either may be missing,
+/// nothing else may be there.
+fn cp_from_web(h: &Home) -> String {
+    let (out, _) = run_within(
+        &mut h.kubectl(&["cp", "files/web:/srv/data", "./local"]),
+        LIMIT,
+    );
+    let (said, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}\n{said}");
     for line in said.lines() {
         assert!(
             [
@@ -701,16 +720,24 @@ fn kubectl_cp_from_a_pod_writes_into_roots_own_directory_as_root() {
             "{said}"
         );
     }
+    stderr
+}
+
+#[test]
+fn kubectl_cp_from_a_pod_writes_into_roots_own_directory_as_root() {
+    let Some((h, api)) = with_pod("cp") else {
+        return;
+    };
+    // The working directory is root's alone: u7s-admin, as whom kubectl
+    // used to run, could not have written there.
+    let work = std::fs::metadata(&h.work).unwrap();
+    assert_eq!((work.uid(), work.mode() & 0o777), (0, 0o700));
+    // Nothing is skipped, so kubectl has nothing to warn of.
+    assert_eq!(cp_from_web(&h), "");
     let local = h.work.join("local");
     assert_eq!(tree_of(&local), ["a.txt", "sub", "sub/b.txt"]);
-    for (file, content) in [("a.txt", "alpha\n"), ("sub/b.txt", "beta\n")] {
-        let path = local.join(file);
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), content, "{path:?}");
-    }
-    for path in [&local, &local.join("sub"), &local.join("sub/b.txt")] {
-        let meta = std::fs::symlink_metadata(path).unwrap();
-        assert_eq!((meta.uid(), meta.gid()), (0, 0), "{path:?}");
-    }
+    assert_contents(&local, &[("a.txt", "alpha\n"), ("sub/b.txt", "beta\n")]);
+    assert_kept_in_local(&h);
     // What kubectl asked for: a WebSocket (v5.channel.k8s.io) running
     // `tar cf - /srv/data` in the pod's one container.
     let log = api.log();
@@ -728,13 +755,134 @@ fn kubectl_cp_from_a_pod_writes_into_roots_own_directory_as_root() {
     );
 }
 
+/// What kubectl 1.32 says of the symlinks it skips (untarAll in
+/// kubernetes/kubectl pkg/cmd/cp/cp.go, v0.32): the first with a hint,
+/// each after that on a line of its own; neither is created.
+const SKIPPED_SYMLINKS: &str = concat!(
+    r#"warning: skipping symlink: "local/evil" -> "/etc" (consider using "kubectl exec -n "files" "web" -- tar cf - "/srv/data" | tar xf -")"#,
+    "\n",
+    r#"warning: skipping symlink: "local/up" -> "../../outside""#,
+    "\n",
+);
+
+/// Nothing of the copy is outside ./local: no `outside` next to the working
+/// directory or above it (where the pod's relative links and `..` names
+/// point), and ./local and every path in it is root's and no symlink.
+fn assert_kept_in_local(h: &Home) {
+    let local = h.work.join("local");
+    let meta = std::fs::metadata(&local).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (0, 0));
+    for dir in [&h.work, &h.home, &h.tree.root] {
+        let outside = dir.join("outside");
+        assert!(
+            std::fs::symlink_metadata(&outside).is_err(),
+            "{outside:?} was written"
+        );
+    }
+    for path in tree_of(&local) {
+        let meta = std::fs::symlink_metadata(local.join(&path)).unwrap();
+        assert!(!meta.file_type().is_symlink(), "{path} is a symlink");
+        assert_eq!((meta.uid(), meta.gid()), (0, 0), "{path}");
+    }
+}
+
+#[test]
+fn kubectl_cp_from_a_hostile_pod_skips_its_symlinks() {
+    let Some((h, api)) = with_pod("cp-symlinks") else {
+        return;
+    };
+    // The pod's own tar (GNU tar's stream, modelled with Python's tarfile)
+    // keeps symlinks as symlinks: one to the host's /etc, one that climbs
+    // out of wherever it is unpacked.
+    let data = api.pod_root().join("files/web/app/srv/data");
+    std::os::unix::fs::symlink("/etc", data.join("evil")).unwrap();
+    std::os::unix::fs::symlink("../../outside", data.join("up")).unwrap();
+    assert_eq!(cp_from_web(&h), SKIPPED_SYMLINKS);
+    let local = h.work.join("local");
+    assert_eq!(tree_of(&local), ["a.txt", "sub", "sub/b.txt"]);
+    assert_contents(&local, &[("a.txt", "alpha\n"), ("sub/b.txt", "beta\n")]);
+    assert_kept_in_local(&h);
+}
+
+/// A tar for the pod's image that answers `tar cf - /srv/data` with a
+/// stream no honest tar writes: files under the symlinks it has just sent,
+/// a `..` name, a hard link to a host file. The image is u7s-admin's, so
+/// is its tar (kubectl's CVE-2019-1002101 and CVE-2019-11246 came this way).
+const LYING_TAR: &str = r#"#!/usr/bin/python3
+import io, sys, tarfile
+def member(tar, name, kind, link="", data=b""):
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.size, info.mode = kind, link, len(data), 0o644
+    tar.addfile(info, io.BytesIO(data))
+sys.stderr.write("tar: Removing leading `/' from member names\n")
+with tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.GNU_FORMAT) as tar:
+    member(tar, "srv/data/a.txt", tarfile.REGTYPE, data=b"alpha\n")
+    member(tar, "srv/data/evil", tarfile.SYMTYPE, "/etc")
+    member(tar, "srv/data/evil/ETC_NAME", tarfile.REGTYPE, data=b"through evil\n")
+    member(tar, "srv/data/up", tarfile.SYMTYPE, "../../outside")
+    member(tar, "srv/data/up/escaped", tarfile.REGTYPE, data=b"through up\n")
+    member(tar, "srv/data/../../outside/dotdot", tarfile.REGTYPE, data=b"dotdot\n")
+    member(tar, "srv/data/passwd", tarfile.LNKTYPE, "/etc/passwd")
+"#;
+
+#[test]
+fn kubectl_cp_from_a_pod_with_a_lying_tar_writes_only_into_local() {
+    let Some((h, api)) = with_pod("cp-lying-tar") else {
+        return;
+    };
+    // A name of our own in the host's /etc: had kubectl made `evil` a
+    // link to /etc, the member below it would have landed there.
+    let etc_name = format!("u7s-cp-through-{}", std::process::id());
+    let in_etc = Path::new("/etc").join(&etc_name);
+    let image = api.pod_root().join("files/web/app");
+    std::fs::create_dir_all(image.join("bin")).unwrap();
+    write(
+        &image.join("bin/tar"),
+        &LYING_TAR.replace("ETC_NAME", &etc_name),
+        0o755,
+    );
+    let passwd = std::fs::metadata("/etc/passwd").unwrap();
+    let stderr = cp_from_web(&h);
+    let written_to_etc = in_etc.exists();
+    let _ = std::fs::remove_file(&in_etc);
+    assert!(!written_to_etc, "{in_etc:?} was written");
+    // Each symlink is skipped and its name becomes a plain directory for
+    // what the stream puts below it; the `..` name is skipped by name.
+    assert_eq!(
+        stderr,
+        format!(
+            "{SKIPPED_SYMLINKS}{}\n",
+            r#"warning: file "../outside/dotdot" is outside target destination, skipping"#
+        )
+    );
+    let local = h.work.join("local");
+    let through = format!("evil/{etc_name}");
+    assert_eq!(
+        tree_of(&local),
+        ["a.txt", "evil", &through, "passwd", "up", "up/escaped"]
+    );
+    assert_contents(
+        &local,
+        &[
+            ("a.txt", "alpha\n"),
+            (&through, "through evil\n"),
+            ("up/escaped", "through up\n"),
+            // A hard link is made as an empty file of its own, not a second
+            // name for the host's /etc/passwd.
+            ("passwd", ""),
+        ],
+    );
+    let copy = std::fs::metadata(local.join("passwd")).unwrap();
+    assert_eq!(copy.nlink(), 1);
+    assert_ne!((copy.dev(), copy.ino()), (passwd.dev(), passwd.ino()));
+    assert_kept_in_local(&h);
+}
+
 #[test]
 fn a_command_in_a_pod_exits_with_its_own_status_through_roots_kubectl() {
-    if !ready() {
+    let Some((h, _api)) = with_pod("podexit") else {
         return;
-    }
-    let (h, api) = with_api("podexit");
-    pod_with_files(&h, &api);
+    };
     for (command, code) in [
         (&["test", "-d", "/srv/data"][..], 0),
         (&["test", "-d", "/srv/data/a.txt"], 1),
@@ -785,11 +933,9 @@ print(rest.partition(b"\r\n\r\n")[2].decode())
 
 #[test]
 fn the_api_stand_in_serves_exec_only_as_it_models_it() {
-    if !ready() {
+    let Some((h, api)) = with_pod("standin-exec") else {
         return;
-    }
-    let (h, api) = with_api("standin-exec");
-    pod_with_files(&h, &api);
+    };
     let exec = "/api/v1/namespaces/files/pods/web/exec?command=ls&container=app&stdout=true";
     let probe = |path: &str, protocol: &str| {
         let out = run(Command::new("/usr/bin/python3")
