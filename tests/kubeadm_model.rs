@@ -571,8 +571,6 @@ fn kubeadms_errors_and_exit_codes() {
     }
 }
 
-/// An earlier cluster's files stop init in its preflight, with kubeadm's
-/// check names, unless ignored.
 /// The checks this machine fails whatever the test: ports in use, not root.
 const HOST_CHECKS: &str = "--ignore-preflight-errors=Port-6443,Port-10250,Port-10257,Port-10259,Port-2379,Port-2380,IsPrivilegedUser";
 
@@ -591,6 +589,8 @@ fn fatal_preflight(l: &Lab, h: &Path, ignore: &str) -> String {
     err
 }
 
+/// An earlier cluster's files stop init in its preflight, with kubeadm's
+/// check names, unless ignored.
 #[test]
 fn preflight_refuses_leftovers_of_an_earlier_cluster() {
     for (version, api) in VERSIONS {
@@ -705,7 +705,7 @@ fn the_after_success_hook_runs_after_a_successful_init_only() {
     .unwrap();
     l.model
         .configure(&h, &[("after_success", hook.to_str().unwrap())]);
-    let ports = "--ignore-preflight-errors=Port-6443,Port-10250,Port-10257,Port-10259,Port-2379,Port-2380,IsPrivilegedUser";
+    let ports = HOST_CHECKS;
     // A refused init runs no hook.
     let out = l.run(&h, "node", &["init", "--config", "/missing.yaml", ports]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
