@@ -687,6 +687,91 @@ fn inits_image_pull_is_the_preflight_check_image_pull() {
     let _ = std::fs::remove_dir_all(&l.base);
 }
 
+/// A host without a container runtime. kubeadm 1.31+ connects to it before
+/// its image pull, and a failed connect is a fatal error no
+/// `--ignore-preflight-errors` skips (not even `all`); its earlier checks
+/// only log a klog warning and leave the check CRI out. 1.26 ran crictl:
+/// `[ERROR CRI]` and one `[ERROR ImagePull]` per image, all ignorable.
+#[test]
+fn without_a_container_runtime_init_stops_at_the_image_pull() {
+    for (version, api) in VERSIONS {
+        let l = lab(&format!("no-cri-{api}"), version);
+        let h = l.base.join("no-cri");
+        l.write(
+            &h,
+            "/init.yaml",
+            &init_config(api, version, "10.10.0.5", "10.10.0.5:6443"),
+        );
+        let dial = "validate service connection: validate CRI v1 runtime API for endpoint \"unix:///run/crio/crio.sock\": rpc error: code = Unavailable desc = connection error: desc = \"transport: Error while dialing: dial unix /run/crio/crio.sock: connect: no such file or directory\"";
+        if version.starts_with("v1.26.") {
+            // crictl: the checks CRI and ImagePull, both ignorable.
+            let err = fatal_preflight(&l, &h, HOST_CHECKS);
+            assert!(
+                err.contains(&format!(
+                    "\t[ERROR CRI]: container runtime is not running: output: time=\"2026-01-01T00:00:00Z\" level=fatal msg={dial:?}\n, error: exit status 1\n"
+                )),
+                "{err}"
+            );
+            let ignore_cri = format!("{HOST_CHECKS},CRI");
+            let out = l.run(&h, "node", &["init", "--config", "/init.yaml", &ignore_cri]);
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{err}");
+            assert!(
+                err.contains("\t[ERROR ImagePull]: failed to pull image registry.local/k8s-p10/kube-apiserver:v1.26.3: output: time="),
+                "{err}"
+            );
+            let out = l.run(
+                &h,
+                "node",
+                &[
+                    "init",
+                    "--config",
+                    "/init.yaml",
+                    "--ignore-preflight-errors=all",
+                ],
+            );
+            let err = text(&out.stderr);
+            assert!(out.status.success(), "{err}");
+            assert!(
+                err.contains("\t[WARNING CRI]: container runtime is not running: "),
+                "{err}"
+            );
+            assert!(
+                err.contains("\t[WARNING ImagePull]: failed to pull image "),
+                "{err}"
+            );
+            continue;
+        }
+        // The CRI client: a fatal error no ignore list names.
+        for ignore in [
+            "--ignore-preflight-errors=all",
+            &format!("{HOST_CHECKS},ImagePull,CRI"),
+        ] {
+            let out = l.run(&h, "node", &["init", "--config", "/init.yaml", ignore]);
+            let err = text(&out.stderr);
+            let fatal = format!(
+                "error execution phase preflight: [preflight] Some fatal errors occurred:\nfailed to create new CRI runtime service: {dial}[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`"
+            );
+            fails(&out, 1, &fatal);
+            let warning = format!(
+                " checks.go:1080] [preflight] WARNING: Couldn't create the interface used for talking to the container runtime: failed to create new CRI runtime service: {dial}\n"
+            );
+            assert!(
+                err.lines().next().is_some_and(
+                    |line| line.starts_with('W') && format!("{line}\n").ends_with(&warning)
+                ),
+                "{err}"
+            );
+            assert!(!err.contains("CRI]"), "no check CRI: {err}");
+            assert!(
+                !h.join("etc/kubernetes").exists(),
+                "nothing written under /etc/kubernetes"
+            );
+            assert!(l.model.calls().last().unwrap().pulled().is_empty());
+        }
+    }
+}
+
 /// The attack tests' hook (`after_success=`, nothing kubeadm has): a script
 /// run with `sh` after a successful init, with `U7S_ROOT` naming the root
 /// prefix, and only then; a failing script fails the call with the model's

@@ -184,15 +184,36 @@ fn cri_socket(model: &Model, configured: &str) -> Result<String> {
 }
 
 /// Whether the container runtime answers on `socket` (here: it exists).
+fn runtime_missing(model: &Model, socket: &str) -> bool {
+    !model.host(socket.trim_start_matches("unix://")).exists()
+}
+
+/// Why `config images pull` cannot pull: the runtime is not there.
 fn runtime_problem(model: &Model, socket: &str) -> Option<String> {
-    let path = socket.trim_start_matches("unix://");
-    if model.host(path).exists() {
-        None
-    } else {
-        Some(format!(
-            "container runtime is not running: validate service connection: validate CRI v1 runtime API for endpoint {socket:?}: rpc error: code = Unavailable desc = connection error: desc = \"transport: Error while dialing: dial unix {path}: connect: no such file or directory\""
-        ))
-    }
+    runtime_missing(model, socket).then(|| {
+        format!(
+            "container runtime is not running: {}",
+            crate::registry::unreachable("runtime", socket)
+        )
+    })
+}
+
+/// 1.31+: `utilruntime.CRIRuntime.Connect()` on a socket nobody listens on.
+fn connect_error(socket: &str) -> String {
+    format!(
+        "failed to create new CRI runtime service: {}",
+        crate::registry::unreachable("runtime", socket)
+    )
+}
+
+/// Before 1.31 kubeadm ran crictl, and a failed crictl call is the error
+/// `errors.Wrapf(err, "output: %s, error", out)`: its combined output
+/// (one logrus fatal line) and its exit status.
+fn crictl_failed(message: &str) -> String {
+    format!(
+        "output: {}\n, error: exit status 1",
+        crate::registry::fatal_line(message)
+    )
 }
 
 fn pull(model: &Model, record: &mut Record, images: &[String], socket: &str) -> Result<()> {
@@ -214,25 +235,59 @@ fn pull(model: &Model, record: &mut Record, images: &[String], socket: &str) -> 
     Ok(())
 }
 
-/// `preflight.ImagePullCheck` of init and of a control-plane join: every
-/// image is tried and each failure is an error of the check `ImagePull`
-/// (`errors.Wrapf(err, "failed to pull image %s", image)`), so that
-/// `--ignore-preflight-errors=ImagePull` makes them warnings.
+/// `preflight.RunPullImagesCheck` of init and of a control-plane join.
+/// From 1.31 it first connects to the runtime, and a failed connect is a
+/// fatal error of no check, so no `--ignore-preflight-errors` gets past it
+/// (`return &Error{Msg: err.Error()}`; the message has no newline of its own).
+fn run_pull_images_check(
+    model: &Model,
+    record: &mut Record,
+    images: &[String],
+    socket: &str,
+    ignore: &[String],
+) -> std::result::Result<(), String> {
+    if model.version.cri_client() && runtime_missing(model, socket) {
+        return Err(fatal_errors(&connect_error(socket)));
+    }
+    run_checks(
+        vec![image_pull_check(model, record, images, socket)],
+        ignore,
+    )
+}
+
+/// `preflight.ImagePullCheck`: every image is tried and each failure is an
+/// error of the check `ImagePull` (`"failed to pull image %s"`), so that
+/// `--ignore-preflight-errors=ImagePull` makes them warnings. Before 1.31
+/// the pull is `crictl pull`, whose output is the reason; its
+/// `crictl inspecti` never reports an error, so "failed to check if image
+/// %s exists" does not occur.
 fn image_pull_check(
     model: &Model,
     record: &mut Record,
     images: &[String],
     socket: &str,
 ) -> CheckResult {
+    let crictl = !model.version.cri_client();
     let mut errors = Vec::new();
-    if let Some(problem) = runtime_problem(model, socket) {
-        errors.push(problem);
-    } else {
-        for image in images {
-            match crate::registry::pull_problem(model, image) {
-                Some(problem) => errors.push(format!("failed to pull image {image}: {problem}")),
-                None => record.event("pulled", image),
-            }
+    for image in images {
+        let problem = if runtime_missing(model, socket) {
+            Some(crate::registry::unreachable("image", socket))
+        } else {
+            crate::registry::pull_problem(model, image).map(|p| {
+                if crictl {
+                    format!("pulling image: {p}")
+                } else {
+                    p
+                }
+            })
+        };
+        match problem {
+            Some(p) if crictl => errors.push(format!(
+                "failed to pull image {image}: {}",
+                crictl_failed(&p)
+            )),
+            Some(p) => errors.push(format!("failed to pull image {image}: {p}")),
+            None => record.event("pulled", image),
         }
     }
     ("ImagePull".into(), Vec::new(), errors)
@@ -301,11 +356,35 @@ fn privileged() -> CheckResult {
     ("IsPrivilegedUser".into(), Vec::new(), errors)
 }
 
-fn cri_check(model: &Model, socket: &str) -> CheckResult {
-    (
-        "CRI".into(),
-        Vec::new(),
-        runtime_problem(model, socket).into_iter().collect(),
+/// `ContainerRuntimeCheck` ("CRI") of init's and join's common checks.
+/// From 1.31 a runtime kubeadm cannot connect to leaves the check out:
+/// `addCommonChecks` only logs a klog warning. Before, the check runs
+/// `crictl info`, which fails.
+fn cri_check(model: &Model, socket: &str) -> Option<CheckResult> {
+    let mut errors = Vec::new();
+    if runtime_missing(model, socket) {
+        if model.version.cri_client() {
+            error::klog_warning(
+                "checks.go:1080",
+                &format!(
+                    "[preflight] WARNING: Couldn't create the interface used for talking to the container runtime: {}",
+                    connect_error(socket)
+                ),
+            );
+            return None;
+        }
+        errors.push(format!(
+            "container runtime is not running: {}",
+            crictl_failed(&crate::registry::unreachable("runtime", socket))
+        ));
+    }
+    Some(("CRI".into(), Vec::new(), errors))
+}
+
+/// `preflight.Error`: the fatal errors, then kubeadm's advice.
+fn fatal_errors(errors: &str) -> String {
+    format!(
+        "[preflight] Some fatal errors occurred:\n{errors}[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`"
     )
 }
 
@@ -331,9 +410,7 @@ fn run_checks(checks: Vec<CheckResult>, ignore: &[String]) -> std::result::Resul
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "[preflight] Some fatal errors occurred:\n{errors}[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`"
-        ))
+        Err(fatal_errors(&errors))
     }
 }
 
@@ -777,14 +854,19 @@ fn init(model: &Model, record: &mut Record, parsed: &Parsed) -> Result<()> {
             }
         }
         checks.extend(control_plane_checks(model, c, cfg.bind_port));
-        checks.push(cri_check(model, &socket));
+        checks.extend(cri_check(model, &socket));
         checks.push(port_check(10250));
         run_checks(checks, &cfg.node.ignore_preflight)
             .map_err(|m| error::in_phase("preflight", error::plain(m)))?;
         pull_notice(model);
-        let pulled = image_pull_check(model, record, &images(model, c), &socket);
-        run_checks(vec![pulled], &cfg.node.ignore_preflight)
-            .map_err(|m| error::in_phase("preflight", error::plain(m)))?;
+        run_pull_images_check(
+            model,
+            record,
+            &images(model, c),
+            &socket,
+            &cfg.node.ignore_preflight,
+        )
+        .map_err(|m| error::in_phase("preflight", error::plain(m)))?;
     }
 
     let mut w = Writer { model, record };
@@ -1335,14 +1417,14 @@ fn join(model: &Model, record: &mut Record, parsed: &Parsed) -> Result<()> {
 
     if !skips(&cfg.skip_phases, "preflight") {
         println!("[preflight] Running pre-flight checks");
-        let checks = vec![
+        let mut checks = vec![
             privileged(),
             file_available(model, "/etc/kubernetes/kubelet.conf"),
             file_available(model, "/etc/kubernetes/bootstrap-kubelet.conf"),
-            cri_check(model, &socket),
-            port_check(10250),
-            file_available(model, "/etc/kubernetes/pki/ca.crt"),
         ];
+        checks.extend(cri_check(model, &socket));
+        checks.push(port_check(10250));
+        checks.push(file_available(model, "/etc/kubernetes/pki/ca.crt"));
         run_checks(checks, &cfg.node.ignore_preflight)
             .map_err(|m| in_preflight(error::plain(m)))?;
     }
@@ -1376,9 +1458,14 @@ fn join(model: &Model, record: &mut Record, parsed: &Parsed) -> Result<()> {
             )
             .map_err(|m| in_preflight(error::plain(m)))?;
             pull_notice(model);
-            let pulled = image_pull_check(w.model, w.record, &images(model, c), &socket);
-            run_checks(vec![pulled], &cfg.node.ignore_preflight)
-                .map_err(|m| in_preflight(error::plain(m)))?;
+            run_pull_images_check(
+                w.model,
+                w.record,
+                &images(model, c),
+                &socket,
+                &cfg.node.ignore_preflight,
+            )
+            .map_err(|m| in_preflight(error::plain(m)))?;
         }
         let prepare = |name: &'static str| {
             move |f: Failure| error::in_phase(&format!("control-plane-prepare/{name}"), f)

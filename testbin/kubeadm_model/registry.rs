@@ -70,10 +70,24 @@ pub fn pull_problem(model: &Model, image: &str) -> Option<String> {
     }
 }
 
+/// logrus's fatal line in its text format on a pipe, as skopeo and crictl
+/// print it.
+pub fn fatal_line(message: &str) -> String {
+    format!("time=\"2026-01-01T00:00:00Z\" level=fatal msg={message:?}")
+}
+
 fn fatal(message: &str) -> i32 {
-    // logrus's text format on a pipe, as skopeo and crictl print it.
-    eprintln!("time=\"2026-01-01T00:00:00Z\" level=fatal msg={message:?}");
+    eprintln!("{}", fatal_line(message));
     1
+}
+
+/// The CRI client's error for a runtime that is not there: `api` is
+/// "runtime" or "image", `endpoint` a `unix://` socket.
+pub fn unreachable(api: &str, endpoint: &str) -> String {
+    let path = endpoint.trim_start_matches("unix://");
+    format!(
+        "validate service connection: validate CRI v1 {api} API for endpoint {endpoint:?}: rpc error: code = Unavailable desc = connection error: desc = \"transport: Error while dialing: dial unix {path}: connect: no such file or directory\""
+    )
 }
 
 /// `skopeo list-tags docker://REPO`.
@@ -145,9 +159,7 @@ pub fn crictl(model: &Model, args: &[String]) -> i32 {
         ));
     };
     if !model.host(path).exists() || !Path::new(path).is_absolute() {
-        return fatal(&format!(
-            "validate service connection: validate CRI v1 image API for endpoint {endpoint:?}: rpc error: code = Unavailable desc = connection error: desc = \"transport: Error while dialing: dial unix {path}: connect: no such file or directory\""
-        ));
+        return fatal(&unreachable("image", endpoint));
     }
     if model.registry.is_none() {
         eprintln!("kubeadm-model: crictl pull needs a registry (registry= in kubeadm-model.conf)");

@@ -47,6 +47,12 @@ impl Version {
         self.minor >= 31
     }
 
+    /// kubeadm talks to the container runtime through the CRI client
+    /// library from 1.31 (kubernetes#124685); before, it ran `crictl`.
+    pub fn cri_client(&self) -> bool {
+        self.minor >= 31
+    }
+
     /// super-admin.conf exists from 1.29 (KEP-4214).
     pub fn has_super_admin(&self) -> bool {
         self.minor >= 29
