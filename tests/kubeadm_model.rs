@@ -65,6 +65,11 @@ impl Lab {
         child.wait_with_output().unwrap()
     }
 
+    /// `init --config /init.yaml IGNORE` on the host `root` named node.
+    fn init_ignoring(&self, root: &Path, ignore: &str) -> Output {
+        self.run(root, "node", &["init", "--config", "/init.yaml", ignore])
+    }
+
     fn write(&self, root: &Path, path: &str, text: &str) {
         let p = root.join(path.trim_start_matches('/'));
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -577,7 +582,7 @@ const HOST_CHECKS: &str = "--ignore-preflight-errors=Port-6443,Port-10250,Port-1
 /// `init --config /init.yaml IGNORE` on `h` stops in preflight with fatal
 /// errors; its stderr.
 fn fatal_preflight(l: &Lab, h: &Path, ignore: &str) -> String {
-    let out = l.run(h, "node", &["init", "--config", "/init.yaml", ignore]);
+    let out = l.init_ignoring(h, ignore);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
@@ -615,7 +620,7 @@ fn preflight_refuses_leftovers_of_an_earlier_cluster() {
             !h.join("etc/kubernetes/pki/ca.crt").exists(),
             "nothing written"
         );
-        let out = l.run(&h, "node", &["init", "--config", "/init.yaml", &format!("{ports},FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml,DirAvailable--var-lib-podsec-u7s-etcd")]);
+        let out = l.init_ignoring(&h, &format!("{ports},FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml,DirAvailable--var-lib-podsec-u7s-etcd"));
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert!(text(&out.stderr).contains("\t[WARNING DirAvailable--var-lib-podsec-u7s-etcd]: /var/lib/podsec/u7s/etcd is not empty\n"));
         let _ = std::fs::remove_dir_all(&l.base);
@@ -657,16 +662,7 @@ fn inits_image_pull_is_the_preflight_check_image_pull() {
         "nothing written"
     );
 
-    let out = l.run(
-        &h,
-        "node",
-        &[
-            "init",
-            "--config",
-            "/init.yaml",
-            &format!("{ports},ImagePull"),
-        ],
-    );
+    let out = l.init_ignoring(&h, &format!("{ports},ImagePull"));
     let err = text(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert_eq!(
@@ -713,23 +709,14 @@ fn without_a_container_runtime_init_stops_at_the_image_pull() {
                 "{err}"
             );
             let ignore_cri = format!("{HOST_CHECKS},CRI");
-            let out = l.run(&h, "node", &["init", "--config", "/init.yaml", &ignore_cri]);
+            let out = l.init_ignoring(&h, &ignore_cri);
             let err = text(&out.stderr);
             assert_eq!(out.status.code(), Some(1), "{err}");
             assert!(
                 err.contains("\t[ERROR ImagePull]: failed to pull image registry.local/k8s-p10/kube-apiserver:v1.26.3: output: time="),
                 "{err}"
             );
-            let out = l.run(
-                &h,
-                "node",
-                &[
-                    "init",
-                    "--config",
-                    "/init.yaml",
-                    "--ignore-preflight-errors=all",
-                ],
-            );
+            let out = l.init_ignoring(&h, "--ignore-preflight-errors=all");
             let err = text(&out.stderr);
             assert!(out.status.success(), "{err}");
             assert!(
@@ -747,7 +734,7 @@ fn without_a_container_runtime_init_stops_at_the_image_pull() {
             "--ignore-preflight-errors=all",
             &format!("{HOST_CHECKS},ImagePull,CRI"),
         ] {
-            let out = l.run(&h, "node", &["init", "--config", "/init.yaml", ignore]);
+            let out = l.init_ignoring(&h, ignore);
             let err = text(&out.stderr);
             let fatal = format!(
                 "error execution phase preflight: [preflight] Some fatal errors occurred:\nfailed to create new CRI runtime service: {dial}[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`"
@@ -800,7 +787,7 @@ fn the_after_success_hook_runs_after_a_successful_init_only() {
         "/init.yaml",
         &init_config(api, version, "10.10.0.5", "10.10.0.5:6443"),
     );
-    let out = l.run(&h, "node", &["init", "--config", "/init.yaml", ports]);
+    let out = l.init_ignoring(&h, ports);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         std::fs::read_to_string(h.join("hook-ran")).unwrap(),
