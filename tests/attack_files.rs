@@ -213,15 +213,9 @@ fn a_config_dir_swapped_after_join_gets_nothing_from_root() {
         victim.display()
     ));
     let target = snapshot(&[&victim]);
-    let mut cmd = h.kubeadm(&[
-        "join",
-        "10.10.0.9:6443",
-        "--token",
-        &s.token,
-        "--discovery-token-ca-cert-hash",
-        &s.hash,
-        "--ignore-preflight-errors=Port",
-    ]);
+    let mut args = s.join_args();
+    args.push("--ignore-preflight-errors=Port");
+    let mut cmd = h.kubeadm(&args);
     let out = run_within(&mut cmd, LIMIT).0;
     assert_refused_step(
         &out,

@@ -460,15 +460,8 @@ fn kubeadm_join_as_worker_and_as_control_plane() {
             let seed_root = h.stubs.root.join("master0");
             let s = kubeadm_model::seed_cluster(&h.model, &seed_root, "10.10.0.9");
             let key = s.certificate_key.clone().unwrap();
-            let mut args = vec![
-                "join",
-                "10.10.0.9:6443",
-                "--token",
-                &s.token,
-                "--discovery-token-ca-cert-hash",
-                &s.hash,
-                "--ignore-preflight-errors=Port",
-            ];
+            let mut args = s.join_args();
+            args.push("--ignore-preflight-errors=Port");
             if control_plane {
                 args.extend(["--control-plane", "--certificate-key", &key]);
             }

@@ -202,18 +202,10 @@ fn root_only_files_reach_kubectl_by_relative_and_absolute_path_and_stdin() {
         dry
     );
     // `-f -`: root's stdin.
-    let mut child = spawn(
-        h.kubectl(&["apply", "--dry-run=client", "-f", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped()),
+    let out = output_with_stdin(
+        &mut h.kubectl(&["apply", "--dry-run=client", "-f", "-"]),
+        APP.replace("name: app", "name: piped").as_bytes(),
     );
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(APP.replace("name: app", "name: piped").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     assert_eq!(text(&out.stdout), "configmap/piped created (dry run)\n");
     // The requests reached the stand-in with the client certificate.
@@ -400,6 +392,30 @@ fn refused(h: &Home, cmd: &mut Command, words: &[&str]) {
     assert!(!h.marker.exists(), "{cmd:?} ran kubectl");
 }
 
+/// `path` given to u7s-admin (refused naming it, the uid and `words`), then
+/// root's again with mode `open` (refused as writable by group); it ends
+/// root's with mode `was`, where `mode_of` is `(was, open)`.
+fn refused_unless_roots_alone(h: &Home, path: &Path, mode_of: (u32, u32), words: &[&str]) {
+    let a = admin();
+    let get = ["get", "pods"];
+    let shown = path.display().to_string();
+    std::os::unix::fs::chown(path, Some(a.uid), Some(a.gid)).unwrap();
+    let uid = format!("uid {}", a.uid);
+    let mut owner = vec![shown.as_str(), uid.as_str()];
+    owner.extend(words);
+    refused(h, &mut h.stubbed(&get), &owner);
+    std::os::unix::fs::chown(path, Some(0), Some(0)).unwrap();
+    let (mode_was, open) = mode_of;
+    mode(path, open);
+    let open_shown = format!("{open:04o}");
+    refused(
+        h,
+        &mut h.stubbed(&get),
+        &[&shown, "writable by group", &open_shown],
+    );
+    mode(path, mode_was);
+}
+
 #[test]
 fn a_kubeconfig_that_u7s_admin_can_write_is_refused_and_nothing_runs() {
     if !ready() {
@@ -418,23 +434,8 @@ fn a_kubeconfig_that_u7s_admin_can_write_is_refused_and_nothing_runs() {
     assert!(h.marker.exists());
     std::fs::remove_file(&h.marker).unwrap();
 
-    // Owned by u7s-admin.
-    std::os::unix::fs::chown(&config, Some(a.uid), Some(a.gid)).unwrap();
-    refused(
-        &h,
-        &mut h.stubbed(&get),
-        &[&shown, &format!("uid {}", a.uid), "not root"],
-    );
-    std::os::unix::fs::chown(&config, Some(0), Some(0)).unwrap();
-
-    // Writable by the group (u7s-admin's, say).
-    mode(&config, 0o620);
-    refused(
-        &h,
-        &mut h.stubbed(&get),
-        &[&shown, "writable by group", "0620"],
-    );
-    mode(&config, 0o600);
+    // Owned by u7s-admin; writable by the group (u7s-admin's, say).
+    refused_unless_roots_alone(&h, &config, (0o600, 0o620), &["not root"]);
 
     // A symlink to a root-only kubeconfig elsewhere, and a symlinked ~/.kube.
     let elsewhere = h.tree.root.join("elsewhere");
@@ -458,21 +459,7 @@ fn a_kubeconfig_that_u7s_admin_can_write_is_refused_and_nothing_runs() {
 
     // ~/.kube given to u7s-admin, or open to the group: it could swap the
     // root-owned config inside for its own.
-    std::os::unix::fs::chown(&kube, Some(a.uid), Some(a.gid)).unwrap();
-    let kube_shown = kube.display().to_string();
-    refused(
-        &h,
-        &mut h.stubbed(&get),
-        &[&kube_shown, &format!("uid {}", a.uid)],
-    );
-    std::os::unix::fs::chown(&kube, Some(0), Some(0)).unwrap();
-    mode(&kube, 0o770);
-    refused(
-        &h,
-        &mut h.stubbed(&get),
-        &[&kube_shown, "writable by group", "0770"],
-    );
-    mode(&kube, 0o700);
+    refused_unless_roots_alone(&h, &kube, (0o700, 0o770), &[]);
 
     // A root-owned kubeconfig in a directory of u7s-admin's, by KUBECONFIG
     // and by --kubeconfig.

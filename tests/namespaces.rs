@@ -144,20 +144,12 @@ fn stdin_reaches_the_command_and_the_working_directory_is_kept() {
     let rk = rootlesskit();
     let wd = rk.tree.open_dir("work dir");
     for who in BOTH {
-        let mut child = spawn(
+        let out = output_with_stdin(
             rk.cmd(who, "nsenter_u7s")
                 .args(["sh", "-c", "read line; echo \"got:$line\"; pwd"])
-                .current_dir(&wd)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped()),
+                .current_dir(&wd),
+            b"hello u7s\n",
         );
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"hello u7s\n")
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
         assert_eq!(
             text(&out.stdout),
             format!("got:hello u7s\n{}\n", wd.display()),
@@ -198,19 +190,10 @@ fn no_command_runs_the_shell() {
         return;
     }
     let rk = rootlesskit();
-    let mut child = spawn(
-        rk.cmd(Who::Root, "nsenter_u7s")
-            .env("SHELL", "/bin/sh")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped()),
+    let out = output_with_stdin(
+        rk.cmd(Who::Root, "nsenter_u7s").env("SHELL", "/bin/sh"),
+        b"id -u; exit 3\n",
     );
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"id -u; exit 3\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
     assert_eq!(text(&out.stdout), "0\n");
     assert_eq!(out.status.code(), Some(3));
 }

@@ -270,6 +270,21 @@ pub struct JoinSecrets {
     pub certificate_key: Option<String>,
 }
 
+impl JoinSecrets {
+    /// `join ENDPOINT --token T --discovery-token-ca-cert-hash H`, as a
+    /// worker types it.
+    pub fn join_args(&self) -> Vec<&str> {
+        vec![
+            "join",
+            &self.endpoint,
+            "--token",
+            &self.token,
+            "--discovery-token-ca-cert-hash",
+            &self.hash,
+        ]
+    }
+}
+
 pub fn join_secrets(init_stdout: &str) -> JoinSecrets {
     let joined = init_stdout.replace("\\\n", " ");
     let worker = joined

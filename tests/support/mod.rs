@@ -242,6 +242,15 @@ pub fn run(cmd: &mut Command) -> Output {
 }
 
 /// Spawns `cmd` (stdio as the caller set it; English unless the test chose a locale).
+/// Runs `cmd` with `input` on its stdin and its stdout captured (stderr is
+/// left as `cmd` has it); its output once it ends.
+pub fn output_with_stdin(cmd: &mut Command, input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = spawn(cmd.stdin(Stdio::piped()).stdout(Stdio::piped()));
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 pub fn spawn(cmd: &mut Command) -> std::process::Child {
     english_unless_chosen(cmd);
     retry_busy(|| cmd.spawn())
